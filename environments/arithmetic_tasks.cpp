@@ -1,0 +1,115 @@
+// Implementation of environments/arithmetic_tasks.h.
+#include "environments/arithmetic_tasks.h"
+
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+#include "core/error.h"
+
+namespace anvil {
+namespace {
+
+// SplitMix64: a tiny, fully specified generator, so the same seed gives the same tasks everywhere.
+struct SplitMix64 {
+    uint64_t state;
+    uint64_t next() {
+        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+    int64_t uniform(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1)); }
+};
+
+// Evaluates left to right with * binding tighter, writing one line per reduction as the worked solution.
+ArithmeticTask make_task(SplitMix64& rng, const ArithmeticTaskOptions& o) {
+    int64_t terms = rng.uniform(o.min_terms, o.max_terms);
+    std::vector<int64_t> values;
+    std::vector<char> ops;
+    for (int64_t i = 0; i < terms; ++i) {
+        values.push_back(rng.uniform(o.min_operand, o.max_operand));
+        if (i + 1 < terms) ops.push_back(o.operators[static_cast<size_t>(rng.uniform(0, static_cast<int64_t>(o.operators.size()) - 1))]);
+    }
+    auto expression = [](const std::vector<int64_t>& v, const std::vector<char>& op) {
+        std::string s = std::to_string(v[0]);
+        for (size_t i = 0; i < op.size(); ++i) s += str(" ", op[i], " ", v[i + 1]);
+        return s;
+    };
+    ArithmeticTask task;
+    task.prompt = str("What is ", expression(values, ops), "?");
+    std::string steps;
+    while (!ops.empty()) {
+        size_t i = 0;
+        for (size_t k = 0; k < ops.size(); ++k)
+            if (ops[k] == '*') {
+                i = k;
+                break;
+            }
+        int64_t a = values[i], b = values[i + 1];
+        int64_t r = ops[i] == '*' ? a * b : ops[i] == '+' ? a + b : a - b;
+        steps += str(a, " ", ops[i], " ", b, " = ", r, ". ");
+        values[i] = r;
+        values.erase(values.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+        ops.erase(ops.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    task.answer = std::to_string(values[0]);
+    task.solution = str(steps, "The answer is \\boxed{", task.answer, "}.");
+    return task;
+}
+
+}  // namespace
+
+const config::Section<ArithmeticTaskOptions>& ArithmeticTaskOptions::section() {
+    static const config::Section<ArithmeticTaskOptions> s = [] {
+        config::Section<ArithmeticTaskOptions> s("arithmetic", "Generated arithmetic problems.");
+        s.field("train_count", &ArithmeticTaskOptions::train_count, "Problems in train.jsonl.").min(1);
+        s.field("test_count", &ArithmeticTaskOptions::test_count, "Held-out problems in test.jsonl, disjoint from train.").min(0);
+        s.field("min_operand", &ArithmeticTaskOptions::min_operand, "Smallest operand.").min(0);
+        s.field("max_operand", &ArithmeticTaskOptions::max_operand, "Largest operand.").min(0).max(1e9);
+        s.field("min_terms", &ArithmeticTaskOptions::min_terms, "Fewest operands in a problem.").min(2);
+        s.field("max_terms", &ArithmeticTaskOptions::max_terms, "Most operands in a problem.").min(2).max(8);
+        s.field("operators", &ArithmeticTaskOptions::operators, "Operators to draw from, any of \"+-*\".");
+        s.field("seed", &ArithmeticTaskOptions::seed, "Generator seed, added to run.seed.").min(0);
+        s.check([](const ArithmeticTaskOptions& o, const config::Reporter& report) {
+            if (o.max_operand < o.min_operand) report("max_operand", "must be >= min_operand");
+            if (o.max_terms < o.min_terms) report("max_terms", "must be >= min_terms");
+            if (o.operators.empty() || o.operators.find_first_not_of("+-*") != std::string::npos)
+                report("operators", "must be a non-empty string of +, - and *");
+        });
+        return s;
+    }();
+    return s;
+}
+
+ArithmeticTaskSets generate_arithmetic_tasks(const ArithmeticTaskOptions& o) {
+    SplitMix64 rng{static_cast<uint64_t>(o.seed)};
+    std::unordered_set<std::string> seen;
+    ArithmeticTaskSets sets;
+    const int64_t wanted = o.train_count + o.test_count;
+    const int64_t max_attempts = 50 * wanted + 1000;
+    for (int64_t attempt = 0; static_cast<int64_t>(seen.size()) < wanted; ++attempt) {
+        if (attempt >= max_attempts)
+            throw UsageError(str("cannot generate ", wanted, " distinct arithmetic problems from operands [", o.min_operand,
+                                 ", ", o.max_operand, "] with ", o.min_terms, "-", o.max_terms,
+                                 " terms; widen the ranges or ask for fewer"));
+        ArithmeticTask task = make_task(rng, o);
+        if (!seen.insert(task.prompt).second) continue;
+        bool to_test = static_cast<int64_t>(sets.test.size()) < o.test_count;  // test first: it stays fixed as train grows
+        auto& set = to_test ? sets.test : sets.train;
+        task.id = str(to_test ? "test-" : "train-", set.size());
+        set.push_back(std::move(task));
+    }
+    return sets;
+}
+
+std::string arithmetic_tasks_jsonl(const std::vector<ArithmeticTask>& tasks) {
+    std::string out;
+    for (const auto& t : tasks) {
+        nlohmann::ordered_json j = {{"id", t.id}, {"prompt", t.prompt}, {"answer", t.answer}, {"solution", t.solution},
+                                    {"data_source", "arithmetic"}};
+        out += j.dump() + "\n";
+    }
+    return out;
+}
+
+}  // namespace anvil
