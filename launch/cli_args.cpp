@@ -47,6 +47,10 @@ Args parse(const Command& command, int argc, char** argv, int first) {
         }
         if (a.size() < 3 || a.rfind("--", 0) != 0) {
             args.positionals.push_back(a);
+            if (command.trailing_command) {
+                for (++i; i < argc; ++i) args.positionals.push_back(argv[i]);
+                break;
+            }
             continue;
         }
         std::string name = a.substr(2), value;
@@ -75,7 +79,7 @@ Args parse(const Command& command, int argc, char** argv, int first) {
         slot.push_back(value);
     }
     if (args.help) return args;
-    if (args.positionals.size() != command.positionals.size()) {
+    if (command.trailing_command ? args.positionals.empty() : args.positionals.size() != command.positionals.size()) {
         throw UsageError(str("anvil ", command.name, ": expected ",
                              command.positionals.empty() ? "no positional arguments" : join(command.positionals, " "),
                              args.positionals.size() > command.positionals.size() && !args.positionals.empty()

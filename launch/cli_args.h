@@ -23,6 +23,9 @@ struct Command {
     std::vector<std::string> positionals;  // names, e.g. {"CONFIG"}; all required
     std::vector<Flag> flags;
     std::string details;  // extra paragraphs for --help
+    // The first positional starts a command line of its own (a launcher's PROGRAM ARGS...): it and everything
+    // after it are positionals, flags included.
+    bool trailing_command = false;
 };
 
 class Args {
