@@ -50,6 +50,8 @@ struct AttentionContext {
     bool is_causal = false;
     KVCache* cache = nullptr;
     int64_t offset = 0;   // first cache slot of this forward's tokens
+
+    std::optional<at::Tensor> attn_mask() const { return mask.defined() ? std::optional(mask) : std::nullopt; }
 };
 
 at::Tensor rotate_half(const at::Tensor& x) {
@@ -99,7 +101,7 @@ struct Attention : Module {
             k = kc.narrow(2, 0, ctx.offset + t);
             v = vc.narrow(2, 0, ctx.offset + t);
         }
-        at::Tensor out = at::scaled_dot_product_attention(q, k, v, ctx.mask, 0.0, ctx.is_causal, std::nullopt,
+        at::Tensor out = at::scaled_dot_product_attention(q, k, v, ctx.attn_mask(), 0.0, ctx.is_causal, std::nullopt,
                                                           kv_heads != heads);
         return (*o_proj)(out.transpose(1, 2).reshape({b, t, heads * head_dim}));
     }
