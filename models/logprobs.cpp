@@ -1,0 +1,85 @@
+// Chunked token log-probabilities with a recomputing backward; see logprobs.h.
+#include "models/logprobs.h"
+
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace anvil {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+int64_t rows_per_chunk(int64_t chunk_tokens, int64_t vocab) {
+    if (chunk_tokens > 0) return chunk_tokens;
+    return std::max<int64_t>(1, (int64_t{256} << 20) / (4 * vocab));
+}
+
+class ChunkedLogprobs : public torch::autograd::Function<ChunkedLogprobs> {
+public:
+    // hidden [N, H], weight [V, H], targets [N] -> [N] fp32.
+    static at::Tensor forward(AutogradContext* ctx, at::Tensor hidden, at::Tensor weight, at::Tensor targets,
+                              int64_t chunk) {
+        const int64_t n = hidden.size(0);
+        at::Tensor valid = targets.ge(0);
+        at::Tensor safe = targets.clamp_min(0);
+        at::Tensor out = at::empty({n}, hidden.options().dtype(at::kFloat));
+        at::Tensor lse = at::empty({n}, hidden.options().dtype(at::kFloat));
+        for (int64_t s = 0; s < n; s += chunk) {
+            int64_t len = std::min(chunk, n - s);
+            at::Tensor logits = at::linear(hidden.narrow(0, s, len), weight).to(at::kFloat);
+            at::Tensor l = at::logsumexp(logits, {-1});
+            lse.narrow(0, s, len).copy_(l);
+            out.narrow(0, s, len).copy_(logits.gather(-1, safe.narrow(0, s, len).unsqueeze(-1)).squeeze(-1) - l);
+        }
+        out.masked_fill_(valid.logical_not(), 0.0);
+        ctx->save_for_backward({hidden, weight, safe, valid, lse});
+        ctx->saved_data["chunk"] = chunk;
+        return out;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+        auto saved = ctx->get_saved_variables();
+        const at::Tensor &hidden = saved[0], &weight = saved[1], &safe = saved[2], &valid = saved[3], &lse = saved[4];
+        const int64_t chunk = ctx->saved_data["chunk"].toInt();
+        at::Tensor g = grad_outputs[0].to(at::kFloat) * valid.to(at::kFloat);
+        const bool need_h = ctx->needs_input_grad(0), need_w = ctx->needs_input_grad(1);
+        at::Tensor grad_h = need_h ? at::empty_like(hidden) : at::Tensor();
+        at::Tensor grad_w = need_w ? at::zeros(weight.sizes(), weight.options().dtype(at::kFloat)) : at::Tensor();
+        const int64_t n = hidden.size(0);
+        for (int64_t s = 0; s < n; s += chunk) {
+            int64_t len = std::min(chunk, n - s);
+            at::Tensor h = hidden.narrow(0, s, len);
+            at::Tensor gs = g.narrow(0, s, len).unsqueeze(-1);
+            // d(logit_t - logsumexp)/d logits = onehot(t) - softmax.
+            at::Tensor probs = at::exp(at::linear(h, weight).to(at::kFloat) - lse.narrow(0, s, len).unsqueeze(-1));
+            at::Tensor grad_logits = (probs * gs).neg_().scatter_add_(-1, safe.narrow(0, s, len).unsqueeze(-1), gs);
+            if (need_h) grad_h.narrow(0, s, len).copy_(at::matmul(grad_logits.to(weight.scalar_type()), weight));
+            if (need_w) grad_w.addmm_(grad_logits.t(), h.to(at::kFloat));
+        }
+        return {grad_h, need_w ? grad_w.to(weight.scalar_type()) : at::Tensor(), at::Tensor(), at::Tensor()};
+    }
+};
+
+}  // namespace
+
+at::Tensor chunked_token_logprobs(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets,
+                                  int64_t chunk_tokens) {
+    ANVIL_CHECK(hidden.dim() >= 1 && hidden.size(-1) == weight.size(1), "token_logprobs: hidden size ",
+                hidden.sizes(), " does not match the LM head ", weight.sizes());
+    ANVIL_CHECK(targets.sizes() == hidden.sizes().slice(0, hidden.dim() - 1), "token_logprobs: targets ",
+                targets.sizes(), " do not match hidden ", hidden.sizes());
+    ANVIL_CHECK(targets.scalar_type() == at::kLong, "token_logprobs: targets must be int64");
+    if (targets.numel() > 0)
+        ANVIL_CHECK(targets.max().item<int64_t>() < weight.size(0), "token_logprobs: target id ",
+                    targets.max().item<int64_t>(), " >= vocab size ", weight.size(0));
+    at::Tensor flat = hidden.reshape({-1, hidden.size(-1)});
+    at::Tensor out = ChunkedLogprobs::apply(flat, weight, targets.reshape({-1}),
+                                            rows_per_chunk(chunk_tokens, weight.size(0)));
+    return out.view(targets.sizes());
+}
+
+}  // namespace anvil
