@@ -87,9 +87,10 @@ std::vector<TokenId> SentencePieceTokenizer::encode(std::string_view text, bool 
     ANVIL_CHECK(status.ok(), source_, ": encode failed: ", status.ToString());
     std::vector<TokenId> ids;
     ids.reserve(pieces.size() + 2);
-    if (add_special && add_bos_ && sp_->bos_id() >= 0) ids.push_back(sp_->bos_id());
+    const SpecialTokenIds& special = special_ids();
+    if (add_special && add_bos_ && special.bos) ids.push_back(*special.bos);
     ids.insert(ids.end(), pieces.begin(), pieces.end());
-    if (add_special && add_eos_ && sp_->eos_id() >= 0) ids.push_back(sp_->eos_id());
+    if (add_special && add_eos_ && !special.eos.empty()) ids.push_back(special.eos.front());
     return ids;
 }
 
@@ -172,6 +173,11 @@ void train_sentencepiece(const SentencePieceTrainOptions& o) {
         {"pad_id", std::to_string(o.pad_id)},
         {"num_threads", std::to_string(o.num_threads)},
         {"input_sentence_size", std::to_string(o.input_sentence_size)},
+        {"normalization_rule_name", o.normalization_rule_name},
+        {"remove_extra_whitespaces", o.remove_extra_whitespaces ? "true" : "false"},
+        {"split_digits", o.split_digits ? "true" : "false"},
+        {"add_dummy_prefix", o.add_dummy_prefix ? "true" : "false"},
+        {"allow_whitespace_only_pieces", o.allow_whitespace_only_pieces ? "true" : "false"},
         {"minloglevel", "2"},  // errors come back in the status; no progress chatter on stderr
     };
     for (const std::string& symbol : o.user_defined_symbols)

@@ -19,7 +19,8 @@ namespace anvil {
 
 class SentencePieceTokenizer : public Tokenizer {
 public:
-    // `add_bos` / `add_eos`: what encode(..., add_special = true) adds (LlamaTokenizer: bos only).
+    // `add_bos` / `add_eos`: whether encode(..., add_special = true) adds special_ids().bos / the first eos
+    // (LlamaTokenizer: bos only). The special ids start as the model's own and may be replaced (load_tokenizer).
     static std::unique_ptr<SentencePieceTokenizer> load(const std::filesystem::path& model_file, bool add_bos = true,
                                                         bool add_eos = false);
     SentencePieceTokenizer(std::unique_ptr<sentencepiece::SentencePieceProcessor> sp, std::string source, bool add_bos,
@@ -53,6 +54,13 @@ struct SentencePieceTrainOptions {
     bool byte_fallback = true;           // unknown characters become <0xNN> byte pieces instead of <unk>
     double character_coverage = 1.0;
     bool hard_vocab_limit = true;        // false: a smaller vocabulary is fine when the text is too small
+    // Llama-style text handling by default, so decode(encode(text)) == text: no Unicode normalization, runs of
+    // spaces kept, digits split one per piece, a space prefixed to the text ("▁Hello").
+    std::string normalization_rule_name = "identity";  // or nmt_nfkc, nfkc, ...
+    bool remove_extra_whitespaces = false;
+    bool split_digits = true;
+    bool add_dummy_prefix = true;
+    bool allow_whitespace_only_pieces = true;
     int unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;  // -1 disables
     int num_threads = 1;
     size_t input_sentence_size = 0;      // 0: every sentence
