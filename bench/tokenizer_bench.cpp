@@ -23,7 +23,9 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // Documents: each GSM8K row (question + answer), then the fixture corpus repeated to about 1 MB.
 std::vector<std::string> make_corpus(const std::string& fixtures) {
@@ -84,9 +86,12 @@ int main(int argc, char** argv) {
         std::string python;
         for (int i = 1; i + 1 < argc; i += 2) {
             std::string flag = argv[i];
-            if (flag == "--tokenizer") dir = argv[i + 1];
-            else if (flag == "--python") python = argv[i + 1];
-            else throw anvil::UsageError("usage: tokenizer_bench [--tokenizer DIR] [--python PYTHON]");
+            if (flag == "--tokenizer")
+                dir = argv[i + 1];
+            else if (flag == "--python")
+                python = argv[i + 1];
+            else
+                throw anvil::UsageError("usage: tokenizer_bench [--tokenizer DIR] [--python PYTHON]");
         }
         auto t = Clock::now();
         auto tok = anvil::load_tokenizer(dir);

@@ -76,7 +76,8 @@ BpeTokenizer::BpeTokenizer(std::string_view json_text, const std::string& source
     } catch (const json::exception& e) {
         throw Error(str(source_, ": unexpected JSON value: ", e.what()));
     }
-    ANVIL_CHECK(byte_level_, source_, ": pre_tokenizer: a ByteLevel pre-tokenizer is required (only byte-level BPE is supported)");
+    ANVIL_CHECK(byte_level_, source_,
+                ": pre_tokenizer: a ByteLevel pre-tokenizer is required (only byte-level BPE is supported)");
 }
 
 void BpeTokenizer::parse_model(const json& model) {
@@ -120,16 +121,16 @@ void BpeTokenizer::parse_model(const json& model) {
             right = m[1].get<std::string>();
         }
         auto l = vocab_.find(left), r = vocab_.find(right), merged = vocab_.find(left + right);
-        ANVIL_CHECK(l != vocab_.end() && r != vocab_.end() && merged != vocab_.end(), where, ".merges[", rank,
-                    "]: '", left, "' + '", right, "' is not in the vocabulary");
-        merges_.emplace(pair_key(l->second, r->second),
-                        std::make_pair(static_cast<int32_t>(rank), merged->second));
+        ANVIL_CHECK(l != vocab_.end() && r != vocab_.end() && merged != vocab_.end(), where, ".merges[", rank, "]: '",
+                    left, "' + '", right, "' is not in the vocabulary");
+        merges_.emplace(pair_key(l->second, r->second), std::make_pair(static_cast<int32_t>(rank), merged->second));
     }
 
     auto unk = model.find("unk_token");
     if (unk != model.end() && !unk->is_null()) {
         auto found = vocab_.find(unk->get<std::string>());
-        ANVIL_CHECK(found != vocab_.end(), where, ".unk_token: '", unk->get<std::string>(), "' is not in the vocabulary");
+        ANVIL_CHECK(found != vocab_.end(), where, ".unk_token: '", unk->get<std::string>(),
+                    "' is not in the vocabulary");
         unk_id_ = found->second;
     }
     for (int b = 0; b < 256; ++b) {
@@ -204,20 +205,26 @@ void BpeTokenizer::parse_pre_tokenizer(const json& p, const std::string& key) {
         const json& pattern = need(p, "pattern", where);
         SplitStep step;
         if (pattern.contains("Regex")) {
-            step.regex = std::make_unique<TokenizerRegex>(pattern["Regex"].get<std::string>(), false,
-                                                          where + ".pattern.Regex");
+            step.regex =
+                std::make_unique<TokenizerRegex>(pattern["Regex"].get<std::string>(), false, where + ".pattern.Regex");
         } else {
-            step.regex = std::make_unique<TokenizerRegex>(need(pattern, "String", where + ".pattern").get<std::string>(),
-                                                          true, where + ".pattern.String");
+            step.regex = std::make_unique<TokenizerRegex>(
+                need(pattern, "String", where + ".pattern").get<std::string>(), true, where + ".pattern.String");
         }
         std::string behavior = need(p, "behavior", where).get<std::string>();
         using B = SplitStep::Behavior;
-        if (behavior == "Removed") step.behavior = B::removed;
-        else if (behavior == "Isolated") step.behavior = B::isolated;
-        else if (behavior == "MergedWithPrevious") step.behavior = B::merged_with_previous;
-        else if (behavior == "MergedWithNext") step.behavior = B::merged_with_next;
-        else if (behavior == "Contiguous") step.behavior = B::contiguous;
-        else throw Error(str(where, ".behavior: unknown value '", behavior, "'"));
+        if (behavior == "Removed")
+            step.behavior = B::removed;
+        else if (behavior == "Isolated")
+            step.behavior = B::isolated;
+        else if (behavior == "MergedWithPrevious")
+            step.behavior = B::merged_with_previous;
+        else if (behavior == "MergedWithNext")
+            step.behavior = B::merged_with_next;
+        else if (behavior == "Contiguous")
+            step.behavior = B::contiguous;
+        else
+            throw Error(str(where, ".behavior: unknown value '", behavior, "'"));
         step.invert = flag(p, "invert", false);
         pre_steps_.push_back(std::move(step));
     } else if (type == "ByteLevel") {
@@ -255,7 +262,8 @@ void BpeTokenizer::parse_post_processor(const json& p, const std::string& key) {
             seen_sequence = true;
             continue;
         }
-        std::string name = need(need(piece, "SpecialToken", str(where, ".single[", i, "]")), "id", where).get<std::string>();
+        std::string name =
+            need(need(piece, "SpecialToken", str(where, ".single[", i, "]")), "id", where).get<std::string>();
         const json& entry = need(specials, name.c_str(), where + ".special_tokens");
         for (const json& id : need(entry, "ids", str(where, ".special_tokens.", name)))
             (seen_sequence ? post_suffix_ : post_prefix_).push_back(id.get<TokenId>());
@@ -293,8 +301,9 @@ std::optional<TokenId> BpeTokenizer::token_to_id(std::string_view token) const {
 }
 
 std::string BpeTokenizer::id_to_token(TokenId id) const {
-    ANVIL_CHECK(id >= 0 && static_cast<size_t>(id) < id_to_token_.size() && !id_to_token_[static_cast<size_t>(id)].empty(),
-                source_, ": token id ", id, " is not in the vocabulary (size ", id_to_token_.size(), ")");
+    ANVIL_CHECK(
+        id >= 0 && static_cast<size_t>(id) < id_to_token_.size() && !id_to_token_[static_cast<size_t>(id)].empty(),
+        source_, ": token id ", id, " is not in the vocabulary (size ", id_to_token_.size(), ")");
     return id_to_token_[static_cast<size_t>(id)];
 }
 
@@ -359,7 +368,9 @@ void BpeTokenizer::pre_tokenize(std::string_view text, std::vector<std::string_v
         if (!step.regex) {
             for (auto& piece : pieces) {
                 if (!piece.empty() && piece[0] != ' ') {
-                    storage.push_back(std::make_unique<std::string>(" " + std::string(piece)));
+                    auto spaced = std::make_unique<std::string>(1, ' ');
+                    spaced->append(piece);
+                    storage.push_back(std::move(spaced));
                     piece = *storage.back();
                 }
             }
@@ -370,7 +381,10 @@ void BpeTokenizer::pre_tokenize(std::string_view text, std::vector<std::string_v
             matches.clear();
             step.regex->find_all(piece, matches);
             // Alternating (range, is_match) parts covering the piece.
-            struct Part { size_t b, e; bool delim; };
+            struct Part {
+                size_t b, e;
+                bool delim;
+            };
             std::vector<Part> parts;
             size_t pos = 0;
             for (auto [b, e] : matches) {
@@ -386,38 +400,38 @@ void BpeTokenizer::pre_tokenize(std::string_view text, std::vector<std::string_v
             for (size_t k = 0; k < parts.size(); ++k) {
                 const Part& p = parts[k];
                 switch (step.behavior) {
-                case B::removed:
-                    if (!p.delim) next.push_back(piece.substr(p.b, p.e - p.b));
-                    break;
-                case B::isolated:
-                    next.push_back(piece.substr(p.b, p.e - p.b));
-                    break;
-                case B::contiguous:
-                    if (p.delim && k > 0 && parts[k - 1].delim && next.size() > first_new) {
-                        std::string_view& last = next.back();
-                        last = std::string_view(last.data(), last.size() + (p.e - p.b));
-                    } else {
+                    case B::removed:
+                        if (!p.delim) next.push_back(piece.substr(p.b, p.e - p.b));
+                        break;
+                    case B::isolated:
                         next.push_back(piece.substr(p.b, p.e - p.b));
-                    }
-                    break;
-                case B::merged_with_previous:
-                    if (p.delim && next.size() > first_new) {
-                        std::string_view& last = next.back();
-                        last = std::string_view(last.data(), last.size() + (p.e - p.b));
-                    } else {
-                        next.push_back(piece.substr(p.b, p.e - p.b));
-                    }
-                    break;
-                case B::merged_with_next:
-                    if (p.delim) {
-                        if (!carry) carry_begin = p.b;
-                        carry = true;
-                    } else {
-                        size_t b = carry ? carry_begin : p.b;
-                        next.push_back(piece.substr(b, p.e - b));
-                        carry = false;
-                    }
-                    break;
+                        break;
+                    case B::contiguous:
+                        if (p.delim && k > 0 && parts[k - 1].delim && next.size() > first_new) {
+                            std::string_view& last = next.back();
+                            last = std::string_view(last.data(), last.size() + (p.e - p.b));
+                        } else {
+                            next.push_back(piece.substr(p.b, p.e - p.b));
+                        }
+                        break;
+                    case B::merged_with_previous:
+                        if (p.delim && next.size() > first_new) {
+                            std::string_view& last = next.back();
+                            last = std::string_view(last.data(), last.size() + (p.e - p.b));
+                        } else {
+                            next.push_back(piece.substr(p.b, p.e - p.b));
+                        }
+                        break;
+                    case B::merged_with_next:
+                        if (p.delim) {
+                            if (!carry) carry_begin = p.b;
+                            carry = true;
+                        } else {
+                            size_t b = carry ? carry_begin : p.b;
+                            next.push_back(piece.substr(b, p.e - b));
+                            carry = false;
+                        }
+                        break;
                 }
             }
             if (carry) next.push_back(piece.substr(carry_begin));
@@ -437,7 +451,8 @@ void BpeTokenizer::bpe_merge(std::string_view bytes, std::vector<TokenId>& out) 
     for (size_t i = 0; i < bytes.size(); ++i) {
         TokenId id = byte_ids_[static_cast<unsigned char>(bytes[i])];
         if (id < 0) {
-            ANVIL_CHECK(unk_id_.has_value(), source_, ": byte 0x", std::hex, static_cast<int>(static_cast<unsigned char>(bytes[i])),
+            ANVIL_CHECK(unk_id_.has_value(), source_, ": byte 0x", std::hex,
+                        static_cast<int>(static_cast<unsigned char>(bytes[i])),
                         " has no token and model.unk_token is not set");
             id = *unk_id_;
         }
@@ -538,8 +553,8 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, bool add_specia
 std::string BpeTokenizer::decode(std::span<const TokenId> ids, bool skip_special) const {
     std::string bytes;
     for (TokenId id : ids) {
-        ANVIL_CHECK(id >= 0 && static_cast<size_t>(id) < decoded_bytes_.size(), source_, ": cannot decode token id ", id,
-                    " (vocabulary size ", decoded_bytes_.size(), ")");
+        ANVIL_CHECK(id >= 0 && static_cast<size_t>(id) < decoded_bytes_.size(), source_, ": cannot decode token id ",
+                    id, " (vocabulary size ", decoded_bytes_.size(), ")");
         if (skip_special && is_special(id)) continue;
         bytes += decoded_bytes_[static_cast<size_t>(id)];
     }

@@ -71,8 +71,8 @@ private:
 
     std::string source_;
     StringMap vocab_;
-    std::vector<std::string> id_to_token_;   // "" for ids that have no token
-    std::vector<std::string> decoded_bytes_; // what the ByteLevel decoder makes of each id
+    std::vector<std::string> id_to_token_;    // "" for ids that have no token
+    std::vector<std::string> decoded_bytes_;  // what the ByteLevel decoder makes of each id
     std::vector<bool> special_;
     std::unordered_map<uint64_t, std::pair<int32_t, TokenId>> merges_;  // (left, right) -> (rank, merged id)
     TokenId byte_ids_[256];

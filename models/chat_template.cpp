@@ -29,10 +29,14 @@ std::string rstrip_newlines(std::string_view s) {
     return e == std::string_view::npos ? "" : std::string(s.substr(0, e + 1));
 }
 
-std::string strip_newlines(std::string_view s) { return lstrip_newlines(rstrip_newlines(s)); }
+std::string strip_newlines(std::string_view s) {
+    return lstrip_newlines(rstrip_newlines(s));
+}
 
 // Python's str.isspace(), which Jinja's `trim` filter (str.strip()) uses.
-bool python_space(char32_t cp) { return unicode::is_whitespace(cp) || (cp >= 0x1C && cp <= 0x1F); }
+bool python_space(char32_t cp) {
+    return unicode::is_whitespace(cp) || (cp >= 0x1C && cp <= 0x1F);
+}
 
 std::string jinja_trim(std::string_view s) {
     size_t begin = s.size();
@@ -49,7 +53,9 @@ std::string jinja_trim(std::string_view s) {
     return std::string(s.substr(begin, end - begin));
 }
 
-bool contains(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
+bool contains(std::string_view s, std::string_view what) {
+    return s.find(what) != std::string_view::npos;
+}
 
 void check_roles(std::span<const ChatMessage> messages, const std::string& name) {
     for (size_t i = 0; i < messages.size(); ++i) {
@@ -66,9 +72,12 @@ std::string chatml_default_system(std::string_view jinja) {
     const std::string_view marker = "<|im_start|>system";
     for (size_t at = jinja.find(marker); at != std::string_view::npos; at = jinja.find(marker, at + 1)) {
         size_t p = at + marker.size();
-        if (jinja.compare(p, 2, "\\n") == 0) p += 2;
-        else if (p < jinja.size() && jinja[p] == '\n') p += 1;
-        else continue;
+        if (jinja.compare(p, 2, "\\n") == 0)
+            p += 2;
+        else if (p < jinja.size() && jinja[p] == '\n')
+            p += 1;
+        else
+            continue;
         size_t end = jinja.find("<|im_end|>", p);
         if (end == std::string_view::npos) continue;
         std::string_view text = jinja.substr(p, end - p);
@@ -110,7 +119,8 @@ ChatTemplate ChatTemplate::detect(std::string_view jinja, const std::string& sou
     if (contains(jinja, "<|start_header_id|>")) {
         ANVIL_CHECK(!contains(jinja, "Cutting Knowledge") && !contains(jinja, "tools"), source,
                     ": a Llama-3.1+ chat template (dates, tools) is not one of the built-in renderers; choose one by "
-                    "name (", kNames, ") or pre-render the prompts");
+                    "name (",
+                    kNames, ") or pre-render the prompts");
         return ChatTemplate(Family::llama3, "llama3", "", bos_token);
     }
     throw Error(str(source, ": chat template not recognised as one of the built-in families; choose one by name (",
@@ -130,28 +140,36 @@ ChatTemplate ChatTemplate::from_checkpoint(const fs::path& dir) {
     std::string bos = "<|begin_of_text|>";
     if (config.is_object() && config.contains("bos_token")) {
         const auto& b = config["bos_token"];
-        if (b.is_string()) bos = b.get<std::string>();
-        else if (b.is_object() && b.contains("content") && b["content"].is_string()) bos = b["content"].get<std::string>();
+        if (b.is_string())
+            bos = b.get<std::string>();
+        else if (b.is_object() && b.contains("content") && b["content"].is_string())
+            bos = b["content"].get<std::string>();
     }
     if (fs::exists(jinja_file)) return detect(read_file(jinja_file), jinja_file.string(), bos);
     ANVIL_CHECK(config.is_object() && config.contains("chat_template"), dir.string(),
                 ": no chat template (neither chat_template.jinja nor tokenizer_config.json key 'chat_template')");
     const auto& t = config["chat_template"];
     if (t.is_string()) return detect(t.get<std::string>(), config_file.string() + ": key 'chat_template'", bos);
-    ANVIL_CHECK(t.is_array(), config_file.string(), ": key 'chat_template': expected a string or a list of {name, template}");
+    ANVIL_CHECK(t.is_array(), config_file.string(),
+                ": key 'chat_template': expected a string or a list of {name, template}");
     for (const auto& entry : t)
         if (entry.is_object() && entry.value("name", "") == "default" && entry.contains("template"))
-            return detect(entry["template"].get<std::string>(), config_file.string() + ": key 'chat_template' (default)", bos);
+            return detect(entry["template"].get<std::string>(),
+                          config_file.string() + ": key 'chat_template' (default)", bos);
     throw Error(str(config_file.string(), ": key 'chat_template': no entry named 'default'"));
 }
 
 std::string ChatTemplate::render(std::span<const ChatMessage> messages, const ChatRenderOptions& options) const {
     check_roles(messages, name_);
     switch (family_) {
-    case Family::chatml: return render_chatml(messages, options);
-    case Family::qwen3: return render_qwen3(messages, options);
-    case Family::llama3: return render_llama3(messages, options);
-    case Family::plain: return render_plain(messages, options);
+        case Family::chatml:
+            return render_chatml(messages, options);
+        case Family::qwen3:
+            return render_qwen3(messages, options);
+        case Family::llama3:
+            return render_llama3(messages, options);
+        case Family::plain:
+            return render_plain(messages, options);
     }
     return "";
 }

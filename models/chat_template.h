@@ -20,14 +20,14 @@
 namespace anvil {
 
 struct ChatMessage {
-    std::string role;     // system | user | assistant
+    std::string role;  // system | user | assistant
     std::string content;
     std::optional<std::string> reasoning_content;  // qwen3: the assistant's reasoning, if kept apart from content
 };
 
 struct ChatRenderOptions {
-    bool add_generation_prompt = false;    // end with the header of an assistant turn
-    std::optional<bool> enable_thinking;   // qwen3: false writes an empty <think></think> block after the prompt
+    bool add_generation_prompt = false;   // end with the header of an assistant turn
+    std::optional<bool> enable_thinking;  // qwen3: false writes an empty <think></think> block after the prompt
 };
 
 class ChatTemplate {
@@ -52,7 +52,9 @@ public:
 
 private:
     ChatTemplate(Family family, std::string name, std::string default_system, std::string bos_token)
-        : family_(family), name_(std::move(name)), default_system_(std::move(default_system)),
+        : family_(family),
+          name_(std::move(name)),
+          default_system_(std::move(default_system)),
           bos_token_(std::move(bos_token)) {}
 
     std::string render_chatml(std::span<const ChatMessage> messages, const ChatRenderOptions& options) const;

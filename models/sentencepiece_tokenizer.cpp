@@ -28,11 +28,16 @@ std::vector<int> piece_types(std::string_view proto, const std::string& source) 
         throw Error(str(source, ": malformed SentencePiece model (bad varint)"));
     };
     auto skip = [&](std::string_view buf, size_t& p, uint64_t wire) {
-        if (wire == 0) varint(buf, p);
-        else if (wire == 1) p += 8;
-        else if (wire == 5) p += 4;
-        else if (wire == 2) p += varint(buf, p);
-        else throw Error(str(source, ": malformed SentencePiece model (wire type ", wire, ")"));
+        if (wire == 0)
+            varint(buf, p);
+        else if (wire == 1)
+            p += 8;
+        else if (wire == 5)
+            p += 4;
+        else if (wire == 2)
+            p += varint(buf, p);
+        else
+            throw Error(str(source, ": malformed SentencePiece model (wire type ", wire, ")"));
         ANVIL_CHECK(p <= buf.size(), source, ": malformed SentencePiece model (truncated)");
     };
     std::vector<int> types;
@@ -49,8 +54,10 @@ std::vector<int> piece_types(std::string_view proto, const std::string& source) 
         int type = 1;
         for (size_t p = 0; p < piece.size();) {
             uint64_t k = varint(piece, p);
-            if ((k >> 3) == 3 && (k & 7) == 0) type = static_cast<int>(varint(piece, p));
-            else skip(piece, p, k & 7);
+            if ((k >> 3) == 3 && (k & 7) == 0)
+                type = static_cast<int>(varint(piece, p));
+            else
+                skip(piece, p, k & 7);
         }
         types.push_back(type);
     }
@@ -134,7 +141,9 @@ std::string SentencePieceTokenizer::id_to_token(TokenId id) const {
     return sp_->IdToPiece(id);
 }
 
-size_t SentencePieceTokenizer::vocab_size() const { return static_cast<size_t>(sp_->GetPieceSize()); }
+size_t SentencePieceTokenizer::vocab_size() const {
+    return static_cast<size_t>(sp_->GetPieceSize());
+}
 
 bool SentencePieceTokenizer::is_special(TokenId id) const {
     return id >= 0 && id < sp_->GetPieceSize() && (sp_->IsControl(id) || sp_->IsUnknown(id));
@@ -155,8 +164,8 @@ std::vector<AddedToken> SentencePieceTokenizer::added_tokens() const {
 }
 
 void train_sentencepiece(const SentencePieceTrainOptions& o) {
-    ANVIL_CHECK(o.model_type == "bpe" || o.model_type == "unigram", "SentencePiece training: model_type '", o.model_type,
-                "' is not one of bpe, unigram");
+    ANVIL_CHECK(o.model_type == "bpe" || o.model_type == "unigram", "SentencePiece training: model_type '",
+                o.model_type, "' is not one of bpe, unigram");
     ANVIL_CHECK(std::filesystem::exists(o.input), o.input.string(), ": SentencePiece training input does not exist");
     ANVIL_CHECK(o.vocab_size > 0, "SentencePiece training: vocab_size must be positive, got ", o.vocab_size);
     std::unordered_map<std::string, std::string> args = {
@@ -181,8 +190,9 @@ void train_sentencepiece(const SentencePieceTrainOptions& o) {
         {"minloglevel", "2"},  // errors come back in the status; no progress chatter on stderr
     };
     for (const std::string& symbol : o.user_defined_symbols)
-        ANVIL_CHECK(!symbol.empty() && symbol.find(',') == std::string::npos, "SentencePiece training: user-defined symbol '",
-                    symbol, "' must be non-empty and contain no comma");
+        ANVIL_CHECK(!symbol.empty() && symbol.find(',') == std::string::npos,
+                    "SentencePiece training: user-defined symbol '", symbol,
+                    "' must be non-empty and contain no comma");
     if (!o.user_defined_symbols.empty()) args["user_defined_symbols"] = join(o.user_defined_symbols, ",");
     if (!o.model_prefix.parent_path().empty()) std::filesystem::create_directories(o.model_prefix.parent_path());
     auto status = sentencepiece::SentencePieceTrainer::Train(args);

@@ -49,11 +49,11 @@ struct SentencePieceTrainOptions {
     std::filesystem::path input;         // UTF-8 text, one sentence per line
     std::filesystem::path model_prefix;  // writes <prefix>.model and <prefix>.vocab
     int vocab_size = 8000;
-    std::string model_type = "bpe";      // bpe | unigram
+    std::string model_type = "bpe";                 // bpe | unigram
     std::vector<std::string> user_defined_symbols;  // e.g. <|im_start|>, <|im_end|>: always one piece each
-    bool byte_fallback = true;           // unknown characters become <0xNN> byte pieces instead of <unk>
+    bool byte_fallback = true;                      // unknown characters become <0xNN> byte pieces instead of <unk>
     double character_coverage = 1.0;
-    bool hard_vocab_limit = true;        // false: a smaller vocabulary is fine when the text is too small
+    bool hard_vocab_limit = true;  // false: a smaller vocabulary is fine when the text is too small
     // Llama-style text handling by default, so decode(encode(text)) == text: no Unicode normalization, runs of
     // spaces kept, digits split one per piece, a space prefixed to the text ("▁Hello").
     std::string normalization_rule_name = "identity";  // or nmt_nfkc, nfkc, ...
@@ -63,7 +63,7 @@ struct SentencePieceTrainOptions {
     bool allow_whitespace_only_pieces = true;
     int unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;  // -1 disables
     int num_threads = 1;
-    size_t input_sentence_size = 0;      // 0: every sentence
+    size_t input_sentence_size = 0;  // 0: every sentence
 };
 
 // Trains a model; throws anvil::Error with SentencePiece's message (naming the input) when it fails.

@@ -71,20 +71,25 @@ SpecialTokenIds resolve_special_ids(const Tokenizer& tok, const fs::path& dir) {
     const json config = read_json_if_present(config_file), map = read_json_if_present(map_file),
                generation = read_json_if_present(generation_file);
 
-    // tokenizer_config.json wins over special_tokens_map.json; an explicit null clears the tokenizer's default.
-    auto from_tokenizer_files = [&](const char* key) -> std::optional<std::optional<TokenId>> {
+    // tokenizer_config.json wins over special_tokens_map.json. The token's text if either file names the key
+    // ("" for an explicit null, which clears the tokenizer's default), else nothing.
+    auto named = [&](const char* key, fs::path& file) -> std::optional<std::string> {
         for (const auto* source : {&config, &map}) {
             if (source->is_null() || !source->contains(key)) continue;
-            const fs::path& file = source == &config ? config_file : map_file;
-            std::string text = token_text((*source)[key], file, key);
-            if (text.empty()) return std::optional<TokenId>();
-            return std::optional<TokenId>(lookup(tok, text, file, key));
+            file = source == &config ? config_file : map_file;
+            return token_text((*source)[key], file, key);
         }
         return std::nullopt;
     };
-    if (auto bos = from_tokenizer_files("bos_token")) ids.bos = *bos;
-    if (auto pad = from_tokenizer_files("pad_token")) ids.pad = *pad;
-    if (auto eos = from_tokenizer_files("eos_token")) ids.eos = eos->has_value() ? std::vector<TokenId>{**eos} : std::vector<TokenId>{};
+    fs::path file;
+    if (auto text = named("bos_token", file))
+        ids.bos = text->empty() ? std::nullopt : std::optional(lookup(tok, *text, file, "bos_token"));
+    if (auto text = named("pad_token", file))
+        ids.pad = text->empty() ? std::nullopt : std::optional(lookup(tok, *text, file, "pad_token"));
+    if (auto text = named("eos_token", file)) {
+        ids.eos.clear();
+        if (!text->empty()) ids.eos.push_back(lookup(tok, *text, file, "eos_token"));
+    }
 
     // generation_config.json: every eos id stops generation (§2.4); bos / pad fill what the tokenizer files left open.
     if (!generation.is_null()) {
@@ -92,7 +97,8 @@ SpecialTokenIds resolve_special_ids(const Tokenizer& tok, const fs::path& dir) {
             const json& eos = generation["eos_token_id"];
             std::vector<json> list = eos.is_array() ? eos.get<std::vector<json>>() : std::vector<json>{eos};
             for (size_t i = 0; i < list.size(); ++i) {
-                TokenId id = checked_id(tok, list[i], generation_file, eos.is_array() ? str("eos_token_id[", i, "]") : "eos_token_id");
+                TokenId id = checked_id(tok, list[i], generation_file,
+                                        eos.is_array() ? str("eos_token_id[", i, "]") : "eos_token_id");
                 if (std::find(ids.eos.begin(), ids.eos.end(), id) == ids.eos.end()) ids.eos.push_back(id);
             }
         }
@@ -105,7 +111,8 @@ SpecialTokenIds resolve_special_ids(const Tokenizer& tok, const fs::path& dir) {
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
-    ANVIL_CHECK(fs::is_directory(dir), dir.string(), ": not a directory (expected a checkpoint or tokenizer directory)");
+    ANVIL_CHECK(fs::is_directory(dir), dir.string(),
+                ": not a directory (expected a checkpoint or tokenizer directory)");
     std::unique_ptr<Tokenizer> tok;
     if (fs::exists(dir / "tokenizer.json")) {
         tok = BpeTokenizer::load(dir / "tokenizer.json");
@@ -115,10 +122,12 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
         const fs::path config_file = dir / "tokenizer_config.json";
         const json config = read_json_if_present(config_file);
         // LlamaTokenizer's defaults: bos is added, eos is not.
-        tok = SentencePieceTokenizer::load(dir / "tokenizer.model", config_flag(config, "add_bos_token", true, config_file),
+        tok = SentencePieceTokenizer::load(dir / "tokenizer.model",
+                                           config_flag(config, "add_bos_token", true, config_file),
                                            config_flag(config, "add_eos_token", false, config_file));
     } else {
-        throw Error(str(dir.string(), ": no tokenizer found (looked for tokenizer.json, tokenizer.json.gz, tokenizer.model)"));
+        throw Error(
+            str(dir.string(), ": no tokenizer found (looked for tokenizer.json, tokenizer.json.gz, tokenizer.model)"));
     }
     tok->set_special_ids(resolve_special_ids(*tok, dir));
     return tok;

@@ -22,11 +22,11 @@ using TokenId = int32_t;
 struct AddedToken {
     TokenId id = -1;
     std::string content;
-    bool special = false;     // dropped by decode(..., skip_special = true)
-    bool lstrip = false;      // the match swallows whitespace on its left
-    bool rstrip = false;      // ... and on its right
-    bool normalized = false;  // matched in the normalized text rather than the raw text
-    bool single_word = false; // only matched when not inside a word
+    bool special = false;      // dropped by decode(..., skip_special = true)
+    bool lstrip = false;       // the match swallows whitespace on its left
+    bool rstrip = false;       // ... and on its right
+    bool normalized = false;   // matched in the normalized text rather than the raw text
+    bool single_word = false;  // only matched when not inside a word
 };
 
 // The ids a generator and a data pipeline need. `eos` lists every stop token (generation_config may give several).

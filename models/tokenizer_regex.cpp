@@ -31,8 +31,8 @@ TokenizerRegex::TokenizerRegex(const std::string& pattern, bool literal, const s
     int err = 0;
     PCRE2_SIZE offset = 0;
     uint32_t options = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0);
-    impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err,
-                                &offset, nullptr);
+    impl_->code =
+        pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err, &offset, nullptr);
     if (!impl_->code) {
         PCRE2_UCHAR message[256];
         pcre2_get_error_message(err, message, sizeof message);
@@ -42,7 +42,9 @@ TokenizerRegex::TokenizerRegex(const std::string& pattern, bool literal, const s
     pcre2_jit_compile(impl_->code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter when JIT is unavailable
 }
 
-TokenizerRegex::~TokenizerRegex() { pcre2_code_free(impl_->code); }
+TokenizerRegex::~TokenizerRegex() {
+    pcre2_code_free(impl_->code);
+}
 
 void TokenizerRegex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const {
     pcre2_match_data* md = thread_match_data();

@@ -184,8 +184,8 @@ std::string normalize(std::string_view text, NormalForm form) {
     err = U_ZERO_ERROR;
     std::string out(static_cast<size_t>(len8), '\0');
     u_strToUTF8(out.data(), len8, nullptr, dst.data(), n, &err);
-    ANVIL_CHECK(U_SUCCESS(err) || err == U_STRING_NOT_TERMINATED_WARNING, "ICU: UTF-8 conversion failed: ",
-                u_errorName(err));
+    ANVIL_CHECK(U_SUCCESS(err) || err == U_STRING_NOT_TERMINATED_WARNING,
+                "ICU: UTF-8 conversion failed: ", u_errorName(err));
     return out;
 }
 

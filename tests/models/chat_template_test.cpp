@@ -21,7 +21,8 @@ const std::string kFixtures = std::string(ANVIL_SOURCE_DIR) + "/tests/fixtures/t
 
 std::vector<ChatMessage> messages_of(const nlohmann::json& list) {
     std::vector<ChatMessage> out;
-    for (const auto& m : list) out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>(), std::nullopt});
+    for (const auto& m : list)
+        out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>(), std::nullopt});
     return out;
 }
 
@@ -52,7 +53,8 @@ TEST(ChatTemplate, MatchesTransformersOnEveryFixtureConversation) {
 TEST(ChatTemplate, Qwen3KeepsExplicitReasoningAfterTheLastQuery) {
     ChatTemplate t = ChatTemplate::by_name("qwen3");
     std::vector<ChatMessage> m = {{"user", "Q", std::nullopt}, {"assistant", "A", std::string("\nthink hard\n")}};
-    EXPECT_EQ(t.render(m), "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n<think>\nthink hard\n</think>\n\nA<|im_end|>\n");
+    EXPECT_EQ(t.render(m),
+              "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n<think>\nthink hard\n</think>\n\nA<|im_end|>\n");
 }
 
 TEST(ChatTemplate, RenderedChatTokenizesWithWholeSpecialTokens) {
@@ -68,7 +70,8 @@ TEST(ChatTemplate, RenderedChatTokenizesWithWholeSpecialTokens) {
 }
 
 TEST(ChatTemplate, PlainTemplate) {
-    std::vector<ChatMessage> m = {{"system", "S", std::nullopt}, {"user", "U", std::nullopt}, {"assistant", "A", std::nullopt}};
+    std::vector<ChatMessage> m = {
+        {"system", "S", std::nullopt}, {"user", "U", std::nullopt}, {"assistant", "A", std::nullopt}};
     ChatRenderOptions options;
     options.add_generation_prompt = true;
     EXPECT_EQ(ChatTemplate::by_name("plain").render(m, options), "System: S\n\nUser: U\n\nAssistant: A\n\nAssistant:");
@@ -76,17 +79,22 @@ TEST(ChatTemplate, PlainTemplate) {
 
 TEST(ChatTemplate, DetectionAndSelectionErrors) {
     EXPECT_EQ(ChatTemplate::detect("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
-                                   "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}", "generic").name(),
+                                   "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}",
+                                   "generic")
+                  .name(),
               "chatml");
-    EXPECT_EQ(ChatTemplate::detect("{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}", "q2").name(),
-              "qwen2");
+    EXPECT_EQ(
+        ChatTemplate::detect("{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}", "q2").name(),
+        "qwen2");
     try {
-        ChatTemplate::detect("{{ bos_token }}[INST] {{ message }} [/INST]", "mistral/tokenizer_config.json: key 'chat_template'");
+        ChatTemplate::detect("{{ bos_token }}[INST] {{ message }} [/INST]",
+                             "mistral/tokenizer_config.json: key 'chat_template'");
         FAIL() << "expected an error";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("mistral/tokenizer_config.json"), std::string::npos) << e.what();
     }
-    EXPECT_THROW(ChatTemplate::detect("<|start_header_id|>system<|end_header_id|>Cutting Knowledge Date", "llama31"), Error);
+    EXPECT_THROW(ChatTemplate::detect("<|start_header_id|>system<|end_header_id|>Cutting Knowledge Date", "llama31"),
+                 Error);
     EXPECT_THROW(ChatTemplate::by_name("vicuna"), UsageError);
     std::vector<ChatMessage> tool = {{"tool", "42", std::nullopt}};
     EXPECT_THROW(ChatTemplate::by_name("chatml").render(tool), UsageError);

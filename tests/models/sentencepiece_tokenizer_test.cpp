@@ -21,8 +21,8 @@ protected:
     static void SetUpTestSuite() {
         dir_ = fs::temp_directory_path() / ("anvil_sp_test_" + std::to_string(::getpid()));
         fs::create_directories(dir_);
-        write_file_atomic(dir_ / "corpus.txt",
-                          read_file(std::string(ANVIL_SOURCE_DIR) + "/tests/fixtures/tokenizers/gsm8k_train_2000.txt.gz"));
+        write_file_atomic(dir_ / "corpus.txt", read_file(std::string(ANVIL_SOURCE_DIR) +
+                                                         "/tests/fixtures/tokenizers/gsm8k_train_2000.txt.gz"));
         SentencePieceTrainOptions o;
         o.input = dir_ / "corpus.txt";
         o.model_prefix = dir_ / "bpe" / "tokenizer";
@@ -56,7 +56,8 @@ TEST_F(SentencePieceTest, TrainedBpeModelHasSpecialSymbolsAndRoundTripsAnyText) 
     EXPECT_EQ(tok->decode(ids), chat);
 
     // Byte fallback: characters never seen in training still round-trip exactly, as do spaces, tabs and digits.
-    for (std::string text : {"Janet sells 16 eggs for $2 each.", "  two  spaces\tand a tab\n", "你好，世界 🚀", "x=12345"}) {
+    for (std::string text :
+         {"Janet sells 16 eggs for $2 each.", "  two  spaces\tand a tab\n", "你好，世界 🚀", "x=12345"}) {
         EXPECT_EQ(tok->decode(tok->encode(text)), text);
     }
     auto unseen = tok->encode("你");

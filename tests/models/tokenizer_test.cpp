@@ -95,7 +95,8 @@ nlohmann::json minimal_tokenizer() {
 TEST(BpeTokenizerErrors, MalformedFilesNameTheKey) {
     auto error_for = [](const nlohmann::json& j) { return error_of([&] { BpeTokenizer(j.dump(), "t.json"); }); };
     EXPECT_EQ(error_for(minimal_tokenizer()), "");
-    EXPECT_EQ(BpeTokenizer(minimal_tokenizer().dump(), "t.json").encode("hi hi"), (std::vector<TokenId>{256, 32, 256}));  // "Ġ" is byte 32
+    EXPECT_EQ(BpeTokenizer(minimal_tokenizer().dump(), "t.json").encode("hi hi"),
+              (std::vector<TokenId>{256, 32, 256}));  // "Ġ" is byte 32
 
     auto j = minimal_tokenizer();
     j["model"]["type"] = "WordPiece";
@@ -106,8 +107,9 @@ TEST(BpeTokenizerErrors, MalformedFilesNameTheKey) {
     EXPECT_NE(error_for(j).find("model.merges[0]"), std::string::npos) << error_for(j);
     j = minimal_tokenizer();
     j["pre_tokenizer"] = {{"type", "Sequence"},
-                          {"pretokenizers", {{{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}},
-                                             {{"type", "ByteLevel"}}}}};
+                          {"pretokenizers",
+                           {{{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}},
+                            {{"type", "ByteLevel"}}}}};
     EXPECT_NE(error_for(j).find("pre_tokenizer.pretokenizers[0].pattern.Regex"), std::string::npos) << error_for(j);
     j = minimal_tokenizer();
     j["pre_tokenizer"] = {{"type", "Whitespace"}};
@@ -138,8 +140,8 @@ TEST(TokenizerUnicode, LossyDecodingReplacesMaximalInvalidSubparts) {
 }
 
 TEST(TokenizerUnicode, ByteTableIsGpt2s) {
-    EXPECT_EQ(unicode::byte_to_utf8()[' '], "\xC4\xA0");  // "Ġ"
-    EXPECT_EQ(unicode::byte_to_utf8()['\n'], "\xC4\x8A"); // "Ċ"
+    EXPECT_EQ(unicode::byte_to_utf8()[' '], "\xC4\xA0");   // "Ġ"
+    EXPECT_EQ(unicode::byte_to_utf8()['\n'], "\xC4\x8A");  // "Ċ"
     EXPECT_EQ(unicode::byte_to_utf8()['A'], "A");
     for (int b = 0; b < 256; ++b) EXPECT_EQ(unicode::code_point_to_byte(unicode::byte_to_code_point()[b]), b);
     EXPECT_EQ(unicode::code_point_to_byte(0x4E2D), -1);
