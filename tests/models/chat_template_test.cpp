@@ -12,12 +12,13 @@
 #include "core/files.h"
 #include "models/bpe_tokenizer.h"
 #include "models/chat_template.h"
+#include "tests/models/tokenizer_fixtures.h"
 
 namespace anvil {
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kFixtures = std::string(ANVIL_SOURCE_DIR) + "/tests/fixtures/tokenizers/";
+const std::string& kFixtures = test::kTokenizerFixtures;
 
 std::vector<ChatMessage> messages_of(const nlohmann::json& list) {
     std::vector<ChatMessage> out;
@@ -58,7 +59,7 @@ TEST(ChatTemplate, Qwen3KeepsExplicitReasoningAfterTheLastQuery) {
 }
 
 TEST(ChatTemplate, RenderedChatTokenizesWithWholeSpecialTokens) {
-    auto tok = BpeTokenizer::load(kFixtures + "qwen3/tokenizer.json.gz");
+    const BpeTokenizer* tok = &test::qwen3_tokenizer();
     std::vector<ChatMessage> m = {{"system", "Be brief.", std::nullopt}, {"user", "Hi!", std::nullopt}};
     ChatRenderOptions options;
     options.add_generation_prompt = true;

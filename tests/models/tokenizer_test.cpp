@@ -11,12 +11,13 @@
 #include "core/files.h"
 #include "models/bpe_tokenizer.h"
 #include "models/tokenizer_unicode.h"
+#include "tests/models/tokenizer_fixtures.h"
 
 namespace anvil {
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kFixtures = std::string(ANVIL_SOURCE_DIR) + "/tests/fixtures/tokenizers/";
+const std::string& kFixtures = test::kTokenizerFixtures;
 
 // The message of the anvil::Error that `f` throws ("" when it throws none).
 template <class F>
@@ -148,7 +149,7 @@ TEST(TokenizerUnicode, ByteTableIsGpt2s) {
 }
 
 TEST(TokenizerUnicode, DecodingPartialTokensMatchesHuggingFace) {
-    auto tok = BpeTokenizer::load(kFixtures + "qwen3/tokenizer.json.gz");
+    const BpeTokenizer* tok = &test::qwen3_tokenizer();
     auto ids = tok->encode("\U0002070E");  // a rare CJK extension-B character, split over byte tokens
     ASSERT_GT(ids.size(), 1u);
     EXPECT_EQ(tok->decode(std::vector<TokenId>(ids.begin(), ids.end() - 1)), "\xEF\xBF\xBD");
