@@ -66,6 +66,18 @@ TEST_F(CheckpointDir, QwenSpecialTokensFromConfigAndGenerationConfig) {
     EXPECT_NE(error_of([&] { tok->id_to_token(200000); }).find("200000"), std::string::npos);
 }
 
+TEST_F(CheckpointDir, SpecialTokensMapFillsWhatTokenizerConfigLeavesOut) {
+    fs::copy_file(kFixtures + "qwen3/tokenizer.json.gz", dir / "tokenizer.json.gz");
+    write_file_atomic(dir / "tokenizer_config.json", R"({"pad_token": "<|endoftext|>"})");
+    write_file_atomic(dir / "special_tokens_map.json",
+                      R"({"eos_token": {"content": "<|im_end|>", "lstrip": false}, "pad_token": "<|im_start|>",
+                          "bos_token": null})");
+    auto tok = load_tokenizer(dir);
+    EXPECT_EQ(tok->special_ids().eos, std::vector<TokenId>{151645});
+    EXPECT_EQ(tok->special_ids().pad, 151643);  // tokenizer_config.json wins
+    EXPECT_FALSE(tok->special_ids().bos.has_value());
+}
+
 TEST_F(CheckpointDir, ErrorsNameTheFileAndKey) {
     EXPECT_NE(error_of([&] { load_tokenizer(dir); }).find("no tokenizer found"), std::string::npos);
     EXPECT_NE(error_of([&] { load_tokenizer(dir / "missing"); }).find("not a directory"), std::string::npos);
