@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Anvil needs to build and test, idempotently:
-#   - Debian packages (SentencePiece, TOML++, spdlog, GoogleTest, JSON, PCRE2, zlib, ccache; and Gloo's headers
+#   - Debian packages (SentencePiece, TOML++, spdlog, GoogleTest, JSON, PCRE2, ICU, zlib, ccache; and Gloo's headers
 #     only, which the wheel omits but its c10d ProcessGroupGloo.hpp includes: Anvil never links Debian's libgloo);
 #   - a Python virtual environment outside the repo holding the pinned PyPI `torch` wheel, whose LibTorch
 #     (headers, shared libraries, CMake config) the build uses, plus the few CUDA libraries the wheel
@@ -21,7 +21,7 @@ TORCH_RUNTIME_EXTRAS=("nvidia-cufile==1.15.1.6" "nvidia-cusparselt-cu13==0.8.0" 
 # Pure-Python dependencies of `import torch` (needed by torchrun) and TensorBoard's event reader for tests.
 PYTHON_TOOLS=("filelock" "typing-extensions>=4.10.0" "sympy>=1.13.3" "networkx>=2.5.1" "jinja2" "fsspec>=0.8.5" "setuptools<82" "tensorboard==2.20.0")
 APT_PACKAGES=(build-essential cmake ccache python3-venv libsentencepiece-dev sentencepiece libtomlplusplus-dev
-              libspdlog-dev libgtest-dev nlohmann-json3-dev libpcre2-dev zlib1g-dev libgloo-dev)
+              libspdlog-dev libgtest-dev nlohmann-json3-dev libpcre2-dev zlib1g-dev libgloo-dev libicu-dev)
 
 say() { printf '[setup] %s\n' "$*"; }
 
