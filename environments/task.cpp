@@ -2,6 +2,7 @@
 #include "environments/task.h"
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/jsonl.h"
 #include "core/text.h"
 #include "environments/math_answer.h"
@@ -42,6 +43,12 @@ std::string optional_text(const nlohmann::json& record, const std::string& field
     return v && !v->is_null() ? text_of(*v) : std::string();
 }
 
+// MathDial and MathTutorBench solutions end with a line holding only the final answer.
+std::string last_line(const std::string& text) {
+    std::vector<std::string> lines = split(trim(text), '\n');
+    return lines.empty() ? "" : trim(lines.back());
+}
+
 }  // namespace
 
 const config::Section<TaskSourceOptions>& task_source_section() {
@@ -50,7 +57,7 @@ const config::Section<TaskSourceOptions>& task_source_section() {
         s.field("path", &TaskSourceOptions::path, "JSONL file of tasks (.jsonl or .jsonl.gz).").required();
         s.field("format", &TaskSourceOptions::format,
                 "Built-in record layout, or 'fields' to use the *_field keys below.")
-            .choices({"fields", "gsm8k", "math", "mbpp", "humaneval"});
+            .choices({"fields", "gsm8k", "math", "mbpp", "humaneval", "mathdial", "mathtutorbench"});
         s.field("id_field", &TaskSourceOptions::id_field, "Field holding the task id (the line number if absent).");
         s.field("prompt_field", &TaskSourceOptions::prompt_field,
                 "Field holding the prompt (a string, or a list of chat messages whose contents are joined).");
@@ -112,6 +119,14 @@ Task task_from_record(const nlohmann::json& record, const TaskSourceOptions& opt
         t.test_setup = required_text(record, "test");
         t.assert_tests.push_back(str("check(", required_text(record, "entry_point"), ")"));
         t.data_source = "humaneval";
+    } else if (f == "mathdial" || f == "mathtutorbench") {
+        const bool dial = f == "mathdial";
+        t.id = dial ? str("mathdial/", required_text(record, "qid")) : str("mathtutorbench/", index);
+        t.prompt = required_text(record, dial ? "question" : "problem");
+        t.reference_solution = required_text(record, dial ? "ground_truth" : "reference_solution");
+        t.answer = last_line(t.reference_solution);
+        if (t.prompt.empty() || t.answer.empty()) throw Error("record has no problem or no final answer line");
+        t.data_source = f;
     } else {
         std::string id = optional_text(record, options.id_field);
         t.id = id.empty() ? std::to_string(index) : id;
@@ -129,9 +144,28 @@ Task task_from_record(const nlohmann::json& record, const TaskSourceOptions& opt
 
 std::vector<Task> load_tasks(const TaskSourceOptions& options) {
     std::vector<Task> tasks;
+    auto full = [&] { return options.limit > 0 && static_cast<int64_t>(tasks.size()) >= options.limit; };
+    if (options.format == "mathtutorbench") {
+        // One JSON array; its curriculum-label items (no problem text, solution "N/A") are skipped.
+        nlohmann::json items;
+        try {
+            items = nlohmann::json::parse(read_file(options.path));
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(str(options.path, ": invalid JSON: ", e.what()));
+        }
+        ANVIL_CHECK(items.is_array(), options.path, ": expected a JSON array of dialogues");
+        for (size_t i = 0; i < items.size() && !full(); ++i) {
+            if (items[i].value("problem", std::string()).empty()) continue;
+            try {
+                tasks.push_back(task_from_record(items[i], options, i));
+            } catch (const Error& e) {
+                if (!options.skip_invalid) throw Error(str(options.path, ": item ", i, ": ", e.what()));
+            }
+        }
+        return tasks;
+    }
     for_each_jsonl(options.path, options.skip_invalid, [&](const nlohmann::json& record, size_t) {
-        if (options.limit > 0 && static_cast<int64_t>(tasks.size()) >= options.limit) return;
-        tasks.push_back(task_from_record(record, options, tasks.size()));
+        if (!full()) tasks.push_back(task_from_record(record, options, tasks.size()));
     });
     return tasks;
 }

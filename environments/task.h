@@ -1,6 +1,7 @@
 // Tasks: one problem an environment poses (prompt, reference answer, tests), and loading them from JSONL
-// with a field mapping from the config or a built-in format (GSM8K, MATH, MBPP, HumanEval, Anvil's own
-// RL row of conventions.md §6.4). Nothing here scores anything.
+// with a field mapping from the config or a built-in format (GSM8K, MATH, MBPP, HumanEval, MathDial,
+// MathTutorBench's MathDial-Bridge JSON array, Anvil's own RL row of conventions.md §6.4). Nothing here
+// scores anything.
 #pragma once
 
 #include <filesystem>
@@ -35,8 +36,8 @@ struct Task {
 // How records map to tasks. `format` picks a built-in mapping; with format = "fields" the *_field keys
 // name the JSON fields to read (a dotted path reaches into objects, e.g. "reward_model.ground_truth").
 struct TaskSourceOptions {
-    std::string path;                 // JSONL (.jsonl or .jsonl.gz)
-    std::string format = "fields";    // fields | gsm8k | math | mbpp | humaneval
+    std::string path;                 // JSONL (.jsonl or .jsonl.gz); a JSON array for mathtutorbench
+    std::string format = "fields";    // fields | gsm8k | math | mbpp | humaneval | mathdial | mathtutorbench
     std::string id_field = "id";
     std::string prompt_field = "prompt";
     std::string answer_field = "answer";
