@@ -2,6 +2,8 @@
 #include "launch/stage_registry.h"
 
 #include "algorithms/arithmetic_tasks_stage.h"
+#include "algorithms/model_init_stage.h"
+#include "algorithms/tokenizer_stage.h"
 
 namespace anvil {
 
@@ -12,6 +14,13 @@ const std::vector<StageKind>& stage_kinds() {
             "Generate verifiable arithmetic problems with worked solutions into train.jsonl and test.jsonl "
             "(published as @train_tasks and @test_tasks).",
             run_arithmetic_tasks_stage),
+        stage_kind<TokenizerStageOptions>(
+            "tokenizer", "Train a SentencePiece tokenizer on JSONL text; publishes the tokenizer directory as @tokenizer.",
+            run_tokenizer_stage),
+        stage_kind<ModelInitOptions>(
+            "model_init",
+            "Create a randomly initialised model (HF checkpoint directory with the tokenizer); publishes @model.",
+            run_model_init_stage),
     };
     return kinds;
 }
