@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "models/batching.h"
 #include "models/checkpoint.h"
 #include "tests/models/model_test_util.h"
 
@@ -19,33 +20,20 @@ std::vector<std::vector<int64_t>> test_prompts() {
     return {{5, 9, 13}, {20, 21, 22, 23, 24, 25, 26}, {40, 41, 42, 43, 44}, {60}, {70, 71, 72, 73, 74, 75}};
 }
 
-// Training-side log-probs of each completion: one right-padded forward per micro-batch.
+// Training-side log-probs of each completion: one right-padded forward per micro-batch (models/batching.h).
 std::vector<std::vector<float>> training_logprobs(Transformer& model, const std::vector<std::vector<int64_t>>& prompts,
                                                   const std::vector<Completion>& completions, size_t micro_batch) {
     std::vector<std::vector<float>> out;
     at::NoGradGuard no_grad;
     for (size_t start = 0; start < prompts.size(); start += micro_batch) {
         size_t end = std::min(prompts.size(), start + micro_batch);
-        int64_t len = 0;
-        for (size_t i = start; i < end; ++i)
-            len = std::max<int64_t>(len, prompts[i].size() + completions[i].tokens.size());
-        at::Tensor ids = at::zeros({int64_t(end - start), len}, at::kLong);
-        at::Tensor mask = at::zeros_like(ids);
-        for (size_t i = start; i < end; ++i) {
-            std::vector<int64_t> seq = prompts[i];
-            seq.insert(seq.end(), completions[i].tokens.begin(), completions[i].tokens.end());
-            ids[i - start].narrow(0, 0, seq.size()).copy_(at::tensor(at::IntArrayRef(seq), at::kLong));
-            mask[i - start].narrow(0, 0, seq.size()).fill_(1);
-        }
+        std::vector<std::vector<int64_t>> p(prompts.begin() + start, prompts.begin() + end), c;
+        for (size_t i = start; i < end; ++i) c.push_back(completions[i].tokens);
+        CompletionBatch batch = make_completion_batch(p, c, 0);
         ForwardArgs args;
-        args.attention_mask = mask;
-        at::Tensor hidden = model->forward(ids, args);
-        at::Tensor lp = model->token_logprobs(hidden.narrow(1, 0, len - 1), ids.narrow(1, 1, len - 1));
-        for (size_t i = start; i < end; ++i) {
-            int64_t p = prompts[i].size(), n = completions[i].tokens.size();
-            at::Tensor row = lp[i - start].narrow(0, p - 1, n).contiguous();
-            out.emplace_back(row.data_ptr<float>(), row.data_ptr<float>() + n);
-        }
+        args.attention_mask = batch.attention_mask;
+        at::Tensor lp = model->token_logprobs(model->forward(batch.input_ids, args), batch.targets);
+        for (auto& row : completion_logprobs(lp, batch)) out.push_back(std::move(row));
     }
     return out;
 }
@@ -150,6 +138,17 @@ TEST(Rollout, StopRules) {
     EXPECT_THROW(generate(*model, test_prompts(), o), UsageError);
     o.stop_strings.clear();
     EXPECT_THROW(generate(*model, {{1, 2}, {}}, o), Error);
+}
+
+TEST(Batching, CompletionTargetsAreShiftedAndMasked) {
+    CompletionBatch b = make_completion_batch({{1, 2, 3}, {4}}, {{5, 6}, {}}, 9);
+    EXPECT_TRUE(at::equal(b.input_ids, at::tensor({1, 2, 3, 5, 6, 4, 9, 9, 9, 9}, at::kLong).view({2, 5})));
+    EXPECT_TRUE(at::equal(b.attention_mask, at::tensor({1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, at::kLong).view({2, 5})));
+    EXPECT_TRUE(at::equal(b.targets, at::tensor({-100, -100, 5, 6, -100, -100, -100, -100, -100, -100}, at::kLong).view({2, 5})));
+    auto rows = completion_logprobs(at::arange(10, at::kFloat).view({2, 5}), b);
+    EXPECT_EQ(rows[0], (std::vector<float>{2, 3}));
+    EXPECT_TRUE(rows[1].empty());
+    EXPECT_THROW(make_completion_batch({{}}, {{1}}, 0), Error);
 }
 
 TEST(Sampling, FiltersKeepTheRightTokens) {
