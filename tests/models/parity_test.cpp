@@ -1,11 +1,13 @@
 // Reference parity: Anvil's logits on the tiny Llama / Qwen2 / Qwen3 checkpoints built by transformers
 // (tests/fixtures/make_model_fixtures.py) match transformers' logits within 1e-4 in fp32, for a left-padded
-// batch. Also writes Anvil-saved copies to $ANVIL_EXPORT_DIR for the script's --check-anvil mode.
+// batch, and greedy generation gives transformers' tokens. Also writes Anvil-saved copies to
+// $ANVIL_EXPORT_DIR for the script's --check-anvil mode.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
 #include "models/checkpoint.h"
+#include "models/rollout.h"
 #include "models/safetensors.h"
 #include "tests/models/model_test_util.h"
 #include "tests/models/test_dir.h"
@@ -14,12 +16,12 @@ namespace anvil {
 namespace {
 
 struct Expected {
-    at::Tensor input_ids, attention_mask, position_ids, logits;
+    at::Tensor input_ids, attention_mask, position_ids, logits, greedy_tokens;
 };
 
 Expected expected_for(const std::string& name) {
     safetensors::Reader r(testing_util::fixture_dir(name) / "expected.safetensors");
-    return {r.tensor("input_ids"), r.tensor("attention_mask"), r.tensor("position_ids"), r.tensor("logits")};
+    return {r.tensor("input_ids"), r.tensor("attention_mask"), r.tensor("position_ids"), r.tensor("logits"), r.tensor("greedy_tokens")};
 }
 
 // Max |a - b| over the real (unpadded) tokens.
@@ -43,6 +45,25 @@ TEST_P(ModelParity, LogitsMatchTransformers) {
     args.position_ids = at::Tensor();  // derived from the mask: the same positions
     logits = ckpt.model->logits(ckpt.model->forward(e.input_ids, args));
     EXPECT_LT(max_diff_on_real(logits, e.logits, e.attention_mask), 1e-4);
+}
+
+TEST_P(ModelParity, GreedyGenerationMatchesTransformers) {
+    Checkpoint ckpt = load_checkpoint(testing_util::fixture_dir(GetParam()));
+    Expected e = expected_for(GetParam());
+    std::vector<std::vector<int64_t>> prompts;
+    for (int64_t b = 0; b < e.input_ids.size(0); ++b) {
+        at::Tensor row = e.input_ids[b].index({e.attention_mask[b].to(at::kBool)}).contiguous();
+        prompts.emplace_back(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
+    }
+    RolloutOptions o;
+    o.max_new_tokens = e.greedy_tokens.size(1);
+    o.sampling.temperature = 0.0;
+    auto out = generate(*ckpt.model, prompts, o);
+    for (size_t b = 0; b < out.size(); ++b) {
+        at::Tensor expect = e.greedy_tokens[static_cast<int64_t>(b)].contiguous();
+        EXPECT_EQ(out[b].tokens, std::vector<int64_t>(expect.data_ptr<int64_t>(), expect.data_ptr<int64_t>() + expect.numel()))
+            << "row " << b;
+    }
 }
 
 TEST_P(ModelParity, SaveAndReloadIsExact) {

@@ -1,0 +1,31 @@
+// Turns (prompt, completion) token sequences into the right-padded tensors a training forward takes, with
+// next-token targets on completion tokens only, so that
+//     hidden = model->forward(b.input_ids, {.attention_mask = b.attention_mask});
+//     logp   = model->token_logprobs(hidden, b.targets);      // [B, L]; 0 where targets < 0
+// gives at [i, t] the log-prob of completion token t + 1 of row i — the numbers models/rollout.h recorded.
+// Not here: loss maths (algorithms/), packing several documents per row (ForwardArgs::document_ids).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace anvil {
+
+struct CompletionBatch {
+    at::Tensor input_ids;       // [B, L] int64, prompt + completion, right-padded with pad_token_id
+    at::Tensor attention_mask;  // [B, L] int64, 1 on real tokens
+    at::Tensor targets;         // [B, L] int64: input_ids[:, t + 1] where that token is a completion token, else -100
+    std::vector<int64_t> prompt_lengths, completion_lengths;
+};
+
+// All rows must have a non-empty prompt; completions may be empty. Tensors are on `device`.
+CompletionBatch make_completion_batch(const std::vector<std::vector<int64_t>>& prompts,
+                                      const std::vector<std::vector<int64_t>>& completions, int64_t pad_token_id,
+                                      at::Device device = at::kCPU);
+
+// Row i's completion log-probs out of a [B, L] token_logprobs result, as a vector per row.
+std::vector<std::vector<float>> completion_logprobs(const at::Tensor& token_logprobs, const CompletionBatch& batch);
+
+}  // namespace anvil

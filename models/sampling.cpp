@@ -1,0 +1,57 @@
+// Temperature / top-k / top-p / min-p filtering and seeded sampling; see sampling.h. The filters follow
+// transformers' TopKLogitsWarper, TopPLogitsWarper and MinPLogitsWarper (generation/logits_process.py).
+#include "models/sampling.h"
+
+#include <ATen/Context.h>
+
+#include <limits>
+
+#include "core/error.h"
+
+namespace anvil {
+
+void SamplingParams::validate() const {
+    if (!(temperature >= 0.0)) throw UsageError(str("sampling.temperature must be >= 0, got ", temperature));
+    if (top_k < 0) throw UsageError(str("sampling.top_k must be >= 0, got ", top_k));
+    if (!(top_p > 0.0 && top_p <= 1.0)) throw UsageError(str("sampling.top_p must be in (0, 1], got ", top_p));
+    if (!(min_p >= 0.0 && min_p <= 1.0)) throw UsageError(str("sampling.min_p must be in [0, 1], got ", min_p));
+}
+
+at::Tensor filter_logits(const at::Tensor& logits, const SamplingParams& p) {
+    const double neg_inf = -std::numeric_limits<double>::infinity();
+    at::Tensor l = logits.to(at::kFloat) / p.temperature;
+    const int64_t vocab = l.size(-1);
+    if (p.top_k > 0 && p.top_k < vocab) {
+        at::Tensor kth = std::get<0>(at::topk(l, p.top_k, -1)).narrow(-1, p.top_k - 1, 1);
+        l = l.masked_fill(l < kth, neg_inf);
+    }
+    if (p.top_p < 1.0) {
+        auto [sorted, order] = at::sort(l, -1, /*descending=*/true);
+        at::Tensor probs = at::softmax(sorted, -1);
+        // Drop a token when the tokens before it already reach top_p; the top token always stays.
+        at::Tensor drop_sorted = (probs.cumsum(-1) - probs) >= p.top_p;
+        at::Tensor drop = at::zeros_like(drop_sorted).scatter(-1, order, drop_sorted);
+        l = l.masked_fill(drop, neg_inf);
+    }
+    if (p.min_p > 0.0) {
+        at::Tensor probs = at::softmax(l, -1);
+        at::Tensor threshold = std::get<0>(probs.max(-1, true)) * p.min_p;
+        l = l.masked_fill(probs < threshold, neg_inf);
+    }
+    return l;
+}
+
+at::Tensor sample_tokens(const at::Tensor& logits, const SamplingParams& params, at::Generator& generator) {
+    ANVIL_CHECK(logits.dim() == 2, "sample_tokens: logits must be [B, V], got ", logits.sizes());
+    if (params.temperature == 0.0) return logits.argmax(-1);
+    at::Tensor probs = at::softmax(filter_logits(logits, params), -1);
+    return at::multinomial(probs, 1, false, generator).squeeze(-1);
+}
+
+at::Generator make_generator(at::Device device, uint64_t seed) {
+    at::Generator gen = at::globalContext().defaultGenerator(device).clone();
+    gen.set_current_seed(seed);
+    return gen;
+}
+
+}  // namespace anvil
