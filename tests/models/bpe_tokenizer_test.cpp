@@ -54,6 +54,19 @@ TEST_P(BpeParity, IdsAndDecodingMatchHuggingFace) {
 
 INSTANTIATE_TEST_SUITE_P(Tokenizers, BpeParity, ::testing::Values("qwen3", "tiny_llama3_style", "tiny_gpt2_style"));
 
+TEST(BpeTokenizer, EverySplitBehaviourMatchesHuggingFace) {
+    auto base = nlohmann::json::parse(read_file(kFixtures + "tiny_llama3_style/tokenizer.json"));
+    auto variants = nlohmann::json::parse(read_file(kFixtures + "split_cases.json"));
+    ASSERT_EQ(variants.size(), 10u);
+    for (const auto& v : variants) {
+        base["pre_tokenizer"] = v["pre_tokenizer"];
+        BpeTokenizer tok(base.dump(), "tiny_llama3_style with " + v["pre_tokenizer"].dump());
+        for (const auto& c : v["cases"])
+            EXPECT_EQ(tok.encode(c["text"].get<std::string>()), c["ids"].get<std::vector<TokenId>>())
+                << v["pre_tokenizer"]["pretokenizers"][0].dump() << " on " << c["text"].dump();
+    }
+}
+
 TEST(BpeTokenizer, QwenRoundTripsTextUpToNfc) {
     const BpeTokenizer* tok = &test::qwen3_tokenizer();
     for (const auto& c : cases().at("qwen3")) {
