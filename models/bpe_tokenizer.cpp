@@ -394,8 +394,7 @@ void BpeTokenizer::pre_tokenize(std::string_view text, std::vector<std::string_v
             }
             if (pos < piece.size()) parts.push_back({pos, piece.size(), step.invert});
             using B = SplitStep::Behavior;
-            size_t first_new = next.size();
-            bool carry = false;  // merged_with_next: the previous delimiter waits for the next part
+            bool carry = false;  // merged_with_next: a delimiter waits for the part after it
             size_t carry_begin = 0;
             for (size_t k = 0; k < parts.size(); ++k) {
                 const Part& p = parts[k];
@@ -406,35 +405,34 @@ void BpeTokenizer::pre_tokenize(std::string_view text, std::vector<std::string_v
                     case B::isolated:
                         next.push_back(piece.substr(p.b, p.e - p.b));
                         break;
-                    case B::contiguous:
-                        if (p.delim && k > 0 && parts[k - 1].delim && next.size() > first_new) {
+                    case B::contiguous:  // runs of delimiters (or, inverted, of kept parts) become one part
+                        if (k > 0 && p.delim == parts[k - 1].delim) {
                             std::string_view& last = next.back();
                             last = std::string_view(last.data(), last.size() + (p.e - p.b));
                         } else {
                             next.push_back(piece.substr(p.b, p.e - p.b));
                         }
                         break;
-                    case B::merged_with_previous:
-                        if (p.delim && next.size() > first_new) {
+                    case B::merged_with_previous:  // a delimiter joins the part before it unless that is one too
+                        if (p.delim && k > 0 && !parts[k - 1].delim) {
                             std::string_view& last = next.back();
                             last = std::string_view(last.data(), last.size() + (p.e - p.b));
                         } else {
                             next.push_back(piece.substr(p.b, p.e - p.b));
                         }
                         break;
-                    case B::merged_with_next:
-                        if (p.delim) {
-                            if (!carry) carry_begin = p.b;
+                    case B::merged_with_next:  // a delimiter joins the part after it unless that is one too
+                        if (p.delim && k + 1 < parts.size() && !parts[k + 1].delim) {
                             carry = true;
+                            carry_begin = p.b;
                         } else {
-                            size_t b = carry ? carry_begin : p.b;
+                            size_t b = carry && !p.delim ? carry_begin : p.b;
                             next.push_back(piece.substr(b, p.e - b));
                             carry = false;
                         }
                         break;
                 }
             }
-            if (carry) next.push_back(piece.substr(carry_begin));
         }
         pieces.swap(next);
     }

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/log.h"
 #include "models/bpe_tokenizer.h"
 #include "models/sentencepiece_tokenizer.h"
 
@@ -113,18 +114,28 @@ SpecialTokenIds resolve_special_ids(const Tokenizer& tok, const fs::path& dir) {
 std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
     ANVIL_CHECK(fs::is_directory(dir), dir.string(),
                 ": not a directory (expected a checkpoint or tokenizer directory)");
-    std::unique_ptr<Tokenizer> tok;
-    if (fs::exists(dir / "tokenizer.json")) {
-        tok = BpeTokenizer::load(dir / "tokenizer.json");
-    } else if (fs::exists(dir / "tokenizer.json.gz")) {
-        tok = BpeTokenizer::load(dir / "tokenizer.json.gz");
-    } else if (fs::exists(dir / "tokenizer.model")) {
+    const fs::path sp_model = dir / "tokenizer.model";
+    auto load_sentencepiece = [&] {
         const fs::path config_file = dir / "tokenizer_config.json";
         const json config = read_json_if_present(config_file);
         // LlamaTokenizer's defaults: bos is added, eos is not.
-        tok = SentencePieceTokenizer::load(dir / "tokenizer.model",
-                                           config_flag(config, "add_bos_token", true, config_file),
-                                           config_flag(config, "add_eos_token", false, config_file));
+        return SentencePieceTokenizer::load(sp_model, config_flag(config, "add_bos_token", true, config_file),
+                                            config_flag(config, "add_eos_token", false, config_file));
+    };
+    std::unique_ptr<Tokenizer> tok;
+    fs::path json_file = fs::exists(dir / "tokenizer.json") ? dir / "tokenizer.json" : dir / "tokenizer.json.gz";
+    if (fs::exists(json_file)) {
+        try {
+            tok = BpeTokenizer::load(json_file);
+        } catch (const Error& e) {
+            // Llama-2 / Mistral checkpoints ship a SentencePiece-style tokenizer.json (Metaspace, byte fallback)
+            // beside tokenizer.model: the SentencePiece model is the same tokenizer.
+            if (!fs::exists(sp_model)) throw;
+            log::info("tokenizer: using ", sp_model.string(), " (", e.what(), ")");
+            tok = load_sentencepiece();
+        }
+    } else if (fs::exists(sp_model)) {
+        tok = load_sentencepiece();
     } else {
         throw Error(
             str(dir.string(), ": no tokenizer found (looked for tokenizer.json, tokenizer.json.gz, tokenizer.model)"));

@@ -61,7 +61,9 @@ private:
     SpecialTokenIds special_;
 };
 
-// Loads the tokenizer of a checkpoint directory. Errors name the file and key.
+// Loads the tokenizer of a checkpoint directory: tokenizer.json (or tokenizer.json.gz) when it is byte-level BPE,
+// else tokenizer.model (Llama-2 / Mistral ship a SentencePiece-style tokenizer.json beside it). Errors name the
+// file and key.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir);
 
 // Resolves bos / eos / pad for `tok` from the optional JSON files in `dir` (tokenizer_config.json,

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -53,6 +54,36 @@ TEST_P(BpeParity, IdsAndDecodingMatchHuggingFace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tokenizers, BpeParity, ::testing::Values("qwen3", "tiny_llama3_style", "tiny_gpt2_style"));
+
+TEST(BpeTokenizer, EverySplitBehaviourMatchesHuggingFace) {
+    auto base = nlohmann::json::parse(read_file(kFixtures + "tiny_llama3_style/tokenizer.json"));
+    auto variants = nlohmann::json::parse(read_file(kFixtures + "split_cases.json"));
+    ASSERT_EQ(variants.size(), 10u);
+    for (const auto& v : variants) {
+        base["pre_tokenizer"] = v["pre_tokenizer"];
+        BpeTokenizer tok(base.dump(), "tiny_llama3_style with " + v["pre_tokenizer"].dump());
+        for (const auto& c : v["cases"])
+            EXPECT_EQ(tok.encode(c["text"].get<std::string>()), c["ids"].get<std::vector<TokenId>>())
+                << v["pre_tokenizer"]["pretokenizers"][0].dump() << " on " << c["text"].dump();
+    }
+}
+
+TEST(BpeTokenizer, ConcurrentEncodingGivesTheSameIds) {
+    const BpeTokenizer& tok = test::qwen3_tokenizer();
+    const auto& list = cases().at("qwen3");
+    std::vector<std::vector<std::vector<TokenId>>> results(4);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < results.size(); ++t)
+        threads.emplace_back([&, t] {
+            for (int rep = 0; rep < 3; ++rep)
+                for (const auto& c : list) results[t].push_back(tok.encode(c["text"].get<std::string>()));
+        });
+    for (auto& th : threads) th.join();
+    for (const auto& r : results) {
+        ASSERT_EQ(r.size(), 3 * list.size());
+        for (size_t i = 0; i < r.size(); ++i) EXPECT_EQ(r[i], list[i % list.size()]["ids"].get<std::vector<TokenId>>());
+    }
+}
 
 TEST(BpeTokenizer, QwenRoundTripsTextUpToNfc) {
     const BpeTokenizer* tok = &test::qwen3_tokenizer();

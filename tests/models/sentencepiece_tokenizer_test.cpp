@@ -108,6 +108,24 @@ TEST_F(SentencePieceTest, LoadTokenizerReadsTheConfigBesideTheModel) {
     }
 }
 
+TEST_F(SentencePieceTest, LoadTokenizerFallsBackFromAMetaspaceTokenizerJson) {
+    fs::path ckpt = dir_ / "llama2_like";
+    fs::create_directories(ckpt);
+    fs::copy_file(dir_ / "bpe" / "tokenizer.model", ckpt / "tokenizer.model", fs::copy_options::overwrite_existing);
+    write_file_atomic(ckpt / "tokenizer.json",
+                      R"({"model": {"type": "BPE", "vocab": {}, "merges": [], "byte_fallback": true},
+                          "pre_tokenizer": {"type": "Metaspace"}, "decoder": {"type": "Metaspace"}})");
+    auto tok = load_tokenizer(ckpt);
+    EXPECT_NE(dynamic_cast<SentencePieceTokenizer*>(tok.get()), nullptr);
+    fs::remove(ckpt / "tokenizer.model");
+    try {
+        load_tokenizer(ckpt);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("byte_fallback"), std::string::npos) << e.what();
+    }
+}
+
 TEST_F(SentencePieceTest, TrainsUnigramModels) {
     SentencePieceTrainOptions o;
     o.input = dir_ / "corpus.txt";
