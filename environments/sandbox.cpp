@@ -145,6 +145,11 @@ void sleep_ms(int ms) {
         _exit(1);
     }
     const int64_t deadline = monotonic_ns() + c.wall_ns;
+    // SIGCHLD stays blocked here so sigtimedwait can sleep until a child changes state or a tick passes.
+    sigset_t child_signal;
+    sigemptyset(&child_signal);
+    sigaddset(&child_signal, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &child_signal, nullptr);
     pid_t program = fork();
     if (program == 0) exec_program(c);
     close(c.stdin_fd);
@@ -166,7 +171,8 @@ void sleep_ms(int ms) {
                 kill(-program, SIGKILL);
                 report.timed_out = 1;
             }
-            sleep_ms(2);
+            struct timespec tick{0, 20 * 1000000L};
+            sigtimedwait(&child_signal, nullptr, &tick);
         }
     }
     // Everything the program started dies now. Under a run uid, kill(-1) from that uid reaches exactly
@@ -384,7 +390,7 @@ RunResult run_sandboxed(const std::vector<std::string>& argv, const std::vector<
             if (open_stream[s]) index_of[s] = nfds, fds[nfds++] = {streams[s].fd, POLLIN, 0};
         if (status_open) index_of[2] = nfds, fds[nfds++] = {status_stream.fd, POLLIN, 0};
         if (stdin_open) fds[nfds++] = {in_fd, POLLOUT, 0};
-        poll(fds, nfds, 10);
+        poll(fds, nfds, nfds > (stdin_open ? 1 : 0) ? 10 : 1);
         for (int s = 0; s < 2; ++s)
             if (open_stream[s] && (fds[index_of[s]].revents & (POLLIN | POLLHUP | POLLERR)))
                 open_stream[s] = drain(streams[s], limits.max_output_bytes);
