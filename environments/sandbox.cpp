@@ -36,7 +36,7 @@ using Clock = std::chrono::steady_clock;
 
 // Writes a message to fd 2 and exits: the only reporting possible between fork and exec.
 [[noreturn]] void child_fail(int err_fd, const char* what) {
-    const char* reason = strerror(errno);
+    const char* reason = strerrordesc_np(errno);  // a static string: no allocation after fork
     (void)!write(err_fd, "sandbox: ", 9);
     (void)!write(err_fd, what, strlen(what));
     (void)!write(err_fd, ": ", 2);
