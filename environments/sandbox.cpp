@@ -301,6 +301,8 @@ RunResult run_sandboxed(const std::vector<std::string>& argv, const std::vector<
         }
     } cleanup{workdir, uid, limits.uid_base};
     for (const auto& f : files) {
+        ANVIL_CHECK(!f.name.empty() && f.name.find('/') == std::string::npos && f.name != "." && f.name != "..",
+                    "sandbox: file name '", f.name, "' must be a plain name inside the working directory");
         fs::path p = fs::path(workdir) / f.name;
         std::ofstream out(p, std::ios::binary);
         out << f.content;

@@ -55,7 +55,7 @@ struct RunResult {
 };
 
 struct SandboxFile {
-    std::string name;  // relative to the working directory
+    std::string name;  // a plain file name (no '/'), created in the working directory
     std::string content;
 };
 

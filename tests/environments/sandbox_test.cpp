@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/error.h"
 #include "core/text.h"
 #include "environments/code_verifier.h"
 #include "environments/sandbox.h"
@@ -178,6 +179,10 @@ TEST(Sandbox, DaemonLeftBehindIsKilled) {
     expect_clean();
 }
 
+TEST(Sandbox, RejectsFileNamesOutsideTheDirectory) {
+    EXPECT_THROW(run_sandboxed({default_python(), "x"}, {{"../escape.py", "pass"}}, "", tight()), Error);
+}
+
 namespace {
 
 CodeVerifierOptions fast_options() {
@@ -235,6 +240,34 @@ TEST(CodeVerifier, RuntimeErrorTimeoutAndFormatFeedback) {
     r = v.verify("no code here", assert_task());
     EXPECT_FALSE(r.code_found);
     EXPECT_NE(r.feedback.find("code block"), std::string::npos);
+}
+
+TEST(CodeVerifier, HostileSolutionsAreClassified) {
+    CodeVerifierOptions o = fast_options();
+    o.max_output_kb = 16;
+    CodeVerifier v(o);
+    Task t;
+    t.id = "hostile";
+    t.assert_tests = {"assert True"};
+    const std::pair<const char*, TestStatus> cases[] = {
+        {"import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", TestStatus::timeout},
+        {"x = bytearray(4 << 30)\n", TestStatus::memory_error},
+        {"while True:\n    pass\n", TestStatus::timeout},
+        {"def f(n):\n    return f(n + 1)\nf(0)\n", TestStatus::runtime_error},
+        {"while True:\n    print('x' * 1000)\n", TestStatus::output_limit},
+        {"open('/etc/anvil_sandbox_probe', 'w').write('x')\n", TestStatus::runtime_error},
+        {"import time\ntime.sleep(100)\n", TestStatus::timeout},
+        {"import ctypes\nctypes.string_at(0)\n", TestStatus::crashed},
+    };
+    for (const auto& [program, expected] : cases) {
+        auto r = v.run(program, t);
+        EXPECT_EQ(r.tests[0].status, expected) << program << "\n" << test_status_name(r.tests[0].status) << "\n"
+                                               << r.tests[0].error;
+    }
+    EXPECT_FALSE(fs::exists("/etc/anvil_sandbox_probe"));
+    // The parent is healthy: an ordinary solution still passes.
+    EXPECT_EQ(v.run("x = 1\n", t).pass_fraction, 1.0);
+    expect_clean();
 }
 
 TEST(CodeVerifier, StdinStdoutTests) {
