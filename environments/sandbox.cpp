@@ -5,23 +5,26 @@
 #include <grp.h>
 #include <poll.h>
 #include <sched.h>
-#include <time.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <condition_variable>
 #include <mutex>
+#include <set>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -50,27 +53,48 @@ void set_limit(int resource, rlim_t soft, rlim_t hard, int err_fd, const char* n
     if (setrlimit(resource, &rl) != 0) child_fail(err_fd, name);
 }
 
-// Pool of uids for concurrent runs, so each run's processes can be found and killed by uid.
+// The uids of concurrent runs. Each Anvil process claims a block of kUidsPerBlock uids with a lock file
+// (released by the kernel when the process ends), so two processes on one machine (e.g. local ranks)
+// never share a uid, and kill(-1) from a run's uid cannot reach another run's programs.
+constexpr int64_t kUidsPerBlock = 64, kUidBlocks = 1024;
+
 class UidPool {
 public:
     int64_t acquire(int64_t base) {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (block_ < 0) claim_block();
+        cv_.wait(lock, [&] { return in_use_.size() < static_cast<size_t>(kUidsPerBlock); });
         for (int64_t i = 0;; ++i) {
-            if (in_use_.size() <= static_cast<size_t>(i)) in_use_.resize(i + 1, false);
-            if (!in_use_[i]) {
-                in_use_[i] = true;
-                return base + i;
-            }
+            int64_t uid = base + block_ * kUidsPerBlock + i;
+            if (in_use_.insert(uid).second) return uid;
         }
     }
-    void release(int64_t base, int64_t uid) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        in_use_[uid - base] = false;
+    void release(int64_t uid) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            in_use_.erase(uid);
+        }
+        cv_.notify_one();
     }
 
 private:
+    void claim_block() {
+        for (int64_t b = 0; b < kUidBlocks; ++b) {
+            std::string path = (fs::temp_directory_path() / str("anvil-sandbox-uids-", b, ".lock")).string();
+            int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+            if (fd < 0) continue;
+            if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+                block_ = b;  // the descriptor stays open (and locked) for the life of the process
+                return;
+            }
+            close(fd);
+        }
+        throw Error(str("sandbox: all ", kUidBlocks, " uid blocks are claimed by other processes"));
+    }
     std::mutex mutex_;
-    std::vector<bool> in_use_;
+    std::condition_variable cv_;
+    std::set<int64_t> in_use_;
+    int64_t block_ = -1;
 };
 
 UidPool& uid_pool() {
@@ -293,13 +317,13 @@ RunResult run_sandboxed(const std::vector<std::string>& argv, const std::vector<
     if (caps.per_run_uid) uid = uid_pool().acquire(limits.uid_base);
     struct Cleanup {
         std::string dir;
-        int64_t uid, base;
+        int64_t uid;
         ~Cleanup() {
             std::error_code ec;
             fs::remove_all(dir, ec);
-            if (uid >= 0) uid_pool().release(base, uid);
+            if (uid >= 0) uid_pool().release(uid);
         }
-    } cleanup{workdir, uid, limits.uid_base};
+    } cleanup{workdir, uid};
     for (const auto& f : files) {
         ANVIL_CHECK(!f.name.empty() && f.name.find('/') == std::string::npos && f.name != "." && f.name != "..",
                     "sandbox: file name '", f.name, "' must be a plain name inside the working directory");

@@ -10,11 +10,12 @@
 // program started, even processes that left its process group (orphans reparent to the supervisor).
 //
 // Process-count limits: RLIMIT_NPROC counts processes per user and is not enforced for root. When the
-// parent runs as root, each concurrent run therefore executes under its own unprivileged uid (a pool from
-// `uid_base`), so the limit binds and kill(-1) from that uid reaches exactly the run's processes. Without
-// root the program keeps the parent's uid: the limit then counts all of that user's processes, and a
-// process that left the group survives the run (a log line says so once). Not done: a mount namespace,
-// so world-writable places (/tmp, /dev/shm) stay writable to the program (within RLIMIT_FSIZE).
+// parent runs as root, each concurrent run therefore executes under its own unprivileged uid (each Anvil
+// process claims a block of 64 uids from `uid_base` with a lock file in the temp dir), so the limit binds
+// and kill(-1) from that uid reaches exactly the run's processes. Without root the program keeps the
+// parent's uid: the limit then counts all of that user's processes, and a process that left the group
+// survives the run (a log line says so once). Not done: a mount namespace, so world-writable places
+// (/tmp, /dev/shm) stay writable to the program (within RLIMIT_FSIZE).
 #pragma once
 
 #include <cstdint>
@@ -33,7 +34,7 @@ struct SandboxLimits {
     int64_t max_output_bytes = 65536;  // per stream; a run that writes more is killed (output_limit)
     int64_t max_open_files = 64;       // RLIMIT_NOFILE
     bool allow_network = false;        // true skips the network namespace
-    int64_t uid_base = 61000;          // first uid of the per-run pool when the parent is root
+    int64_t uid_base = 61000;          // runs use uids from here to uid_base + 65535 when the parent is root
 };
 
 enum class RunStatus {

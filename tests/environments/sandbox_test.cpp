@@ -48,7 +48,7 @@ int sandbox_processes(int64_t uid_base) {
         while (std::getline(status, line)) {
             if (!line.starts_with("Uid:")) continue;
             int64_t uid = std::atoll(line.c_str() + 4);
-            if (uid >= uid_base && uid < uid_base + 64) ++count;
+            if (uid >= uid_base && uid < uid_base + 65536) ++count;
             break;
         }
     }
