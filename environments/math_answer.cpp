@@ -181,7 +181,7 @@ std::string normalize_answer(std::string_view answer) {
     // Thin spaces between digits are thousands separators: "1\,000".
     for (size_t p = 0; (p = s.find("\\,", p)) != std::string::npos;) {
         if (p > 0 && is_digit(s[p - 1]) && p + 2 < s.size() && is_digit(s[p + 2])) s.erase(p, 2);
-        else s.replace(p, 2, " "), ++p;
+        else s.replace(p, 2, 1, ' '), ++p;
     }
     for (std::string_view cmd : {"\\;", "\\:", "\\quad", "\\qquad", "~", "\\ "}) replace_all(s, cmd, " ");
     replace_all(s, "\\dfrac", "\\frac");

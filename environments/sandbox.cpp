@@ -6,7 +6,10 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/mount.h>
 #include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -109,6 +112,7 @@ struct ChildSetup {
     int stdin_fd, stdout_fd, stderr_fd, status_fd;
     int64_t uid;  // -1: keep the parent's uid
     bool new_netns;
+    bool read_only_root;  // a private mount namespace where all but the working directory is read-only
     rlim_t cpu, memory, file_size, processes, open_files;
     int64_t wall_ns;
     pid_t parent;
@@ -128,6 +132,20 @@ int64_t monotonic_ns() {
 void sleep_ms(int ms) {
     struct timespec ts{0, ms * 1000000L};
     nanosleep(&ts, nullptr);
+}
+
+// In a new mount namespace: every mount read-only and nosuid, except `workdir` (a bind mount of itself).
+bool make_root_read_only(const char* workdir) {
+    if (unshare(CLONE_NEWNS) != 0) return false;
+    if (mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
+    if (workdir && mount(workdir, workdir, nullptr, MS_BIND, nullptr) != 0) return false;
+    struct mount_attr read_only{};
+    read_only.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID;
+    if (syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &read_only, sizeof read_only) != 0) return false;
+    if (!workdir) return true;
+    struct mount_attr writable{};
+    writable.attr_clr = MOUNT_ATTR_RDONLY;
+    return syscall(SYS_mount_setattr, AT_FDCWD, workdir, 0, &writable, sizeof writable) == 0;
 }
 
 // The program: runs in its own process group under the limits, then execs. Never returns.
@@ -166,6 +184,10 @@ void sleep_ms(int ms) {
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (c.new_netns && unshare(CLONE_NEWNET) != 0) {
         if (dup2(c.stderr_fd, 2) >= 0) child_fail(2, "unshare(CLONE_NEWNET)");
+        _exit(1);
+    }
+    if (c.read_only_root && !make_root_read_only(c.workdir)) {
+        if (dup2(c.stderr_fd, 2) >= 0) child_fail(2, "read-only mount namespace");
         _exit(1);
     }
     const int64_t deadline = monotonic_ns() + c.wall_ns;
@@ -216,6 +238,14 @@ void sleep_ms(int ms) {
     }
     (void)!write(c.status_fd, &report, sizeof report);
     _exit(0);
+}
+
+bool probe_read_only_root() {
+    pid_t pid = fork();
+    if (pid == 0) _exit(make_root_read_only(nullptr) ? 0 : 1);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0) return false;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 bool probe_network_namespace() {
@@ -271,9 +301,13 @@ const SandboxCapabilities& sandbox_capabilities() {
         SandboxCapabilities c;
         c.network_namespace = probe_network_namespace();
         c.per_run_uid = geteuid() == 0;
+        c.read_only_root = probe_read_only_root();
         if (!c.network_namespace)
             log::warn("sandbox: cannot create a network namespace here (unshare(CLONE_NEWNET) refused); "
                       "sandboxed code keeps network access");
+        if (!c.read_only_root)
+            log::warn("sandbox: cannot create a read-only mount namespace here (needs root and Linux >= 5.12); "
+                      "sandboxed code can write wherever its uid may");
         if (!c.per_run_uid)
             log::warn("sandbox: not running as root, so programs keep this user's uid: the process-count limit "
                       "counts all of this user's processes, and processes that leave their group are not killed");
@@ -366,6 +400,7 @@ RunResult run_sandboxed(const std::vector<std::string>& argv, const std::vector<
     setup.status_fd = status_pipe[1];
     setup.uid = uid;
     setup.new_netns = !limits.allow_network && caps.network_namespace;
+    setup.read_only_root = caps.read_only_root;
     setup.cpu = static_cast<rlim_t>(std::max(1.0, std::ceil(limits.cpu_seconds)));
     setup.memory = static_cast<rlim_t>(limits.memory_mb) << 20;
     setup.file_size = static_cast<rlim_t>(limits.file_size_mb) << 20;

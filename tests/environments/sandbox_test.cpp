@@ -120,8 +120,18 @@ TEST(Sandbox, CannotWriteOutsideItsDirectory) {
                                  fs::perms::others_read | fs::perms::others_exec);
     auto r = py("open('" + (outside / "pwned").string() + "', 'w').write('x')\n");
     EXPECT_EQ(r.status, RunStatus::exited);
-    EXPECT_NE(r.stderr_text.find("PermissionError"), std::string::npos) << r.stderr_text;
+    EXPECT_TRUE(r.stderr_text.find("PermissionError") != std::string::npos ||
+                r.stderr_text.find("Read-only file system") != std::string::npos)
+        << r.stderr_text;
     EXPECT_FALSE(fs::exists(outside / "pwned"));
+    if (sandbox_capabilities().read_only_root) {
+        // Even world-writable places are read-only; the working directory and TMPDIR are not.
+        std::string probe = "/tmp/anvil_probe_" + std::to_string(::getpid());
+        auto tmp = py("import tempfile\nopen('here', 'w').write('ok')\ntempfile.NamedTemporaryFile().write(b'x')\n"
+                      "open('" + probe + "', 'w').write('x')\n");
+        EXPECT_NE(tmp.stderr_text.find("Read-only file system: '" + probe + "'"), std::string::npos) << tmp.stderr_text;
+        EXPECT_FALSE(fs::exists(probe));
+    }
     auto big = py("open('big', 'wb').write(b'x' * (64 << 20))\n");  // RLIMIT_FSIZE is 16 MiB
     EXPECT_FALSE(big.status == RunStatus::exited && big.exit_code == 0);
     fs::remove_all(outside);
