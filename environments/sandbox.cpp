@@ -5,23 +5,29 @@
 #include <grp.h>
 #include <poll.h>
 #include <sched.h>
-#include <time.h>
 #include <signal.h>
+#include <linux/mount.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <condition_variable>
 #include <mutex>
+#include <set>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -36,7 +42,7 @@ using Clock = std::chrono::steady_clock;
 
 // Writes a message to fd 2 and exits: the only reporting possible between fork and exec.
 [[noreturn]] void child_fail(int err_fd, const char* what) {
-    const char* reason = strerror(errno);
+    const char* reason = strerrordesc_np(errno);  // a static string: no allocation after fork
     (void)!write(err_fd, "sandbox: ", 9);
     (void)!write(err_fd, what, strlen(what));
     (void)!write(err_fd, ": ", 2);
@@ -50,27 +56,48 @@ void set_limit(int resource, rlim_t soft, rlim_t hard, int err_fd, const char* n
     if (setrlimit(resource, &rl) != 0) child_fail(err_fd, name);
 }
 
-// Pool of uids for concurrent runs, so each run's processes can be found and killed by uid.
+// The uids of concurrent runs. Each Anvil process claims a block of kUidsPerBlock uids with a lock file
+// (released by the kernel when the process ends), so two processes on one machine (e.g. local ranks)
+// never share a uid, and kill(-1) from a run's uid cannot reach another run's programs.
+constexpr int64_t kUidsPerBlock = 64, kUidBlocks = 1024;
+
 class UidPool {
 public:
     int64_t acquire(int64_t base) {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (block_ < 0) claim_block();
+        cv_.wait(lock, [&] { return in_use_.size() < static_cast<size_t>(kUidsPerBlock); });
         for (int64_t i = 0;; ++i) {
-            if (in_use_.size() <= static_cast<size_t>(i)) in_use_.resize(i + 1, false);
-            if (!in_use_[i]) {
-                in_use_[i] = true;
-                return base + i;
-            }
+            int64_t uid = base + block_ * kUidsPerBlock + i;
+            if (in_use_.insert(uid).second) return uid;
         }
     }
-    void release(int64_t base, int64_t uid) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        in_use_[uid - base] = false;
+    void release(int64_t uid) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            in_use_.erase(uid);
+        }
+        cv_.notify_one();
     }
 
 private:
+    void claim_block() {
+        for (int64_t b = 0; b < kUidBlocks; ++b) {
+            std::string path = (fs::temp_directory_path() / str("anvil-sandbox-uids-", b, ".lock")).string();
+            int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+            if (fd < 0) continue;
+            if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+                block_ = b;  // the descriptor stays open (and locked) for the life of the process
+                return;
+            }
+            close(fd);
+        }
+        throw Error(str("sandbox: all ", kUidBlocks, " uid blocks are claimed by other processes"));
+    }
     std::mutex mutex_;
-    std::vector<bool> in_use_;
+    std::condition_variable cv_;
+    std::set<int64_t> in_use_;
+    int64_t block_ = -1;
 };
 
 UidPool& uid_pool() {
@@ -85,6 +112,7 @@ struct ChildSetup {
     int stdin_fd, stdout_fd, stderr_fd, status_fd;
     int64_t uid;  // -1: keep the parent's uid
     bool new_netns;
+    bool read_only_root;  // a private mount namespace where all but the working directory is read-only
     rlim_t cpu, memory, file_size, processes, open_files;
     int64_t wall_ns;
     pid_t parent;
@@ -104,6 +132,20 @@ int64_t monotonic_ns() {
 void sleep_ms(int ms) {
     struct timespec ts{0, ms * 1000000L};
     nanosleep(&ts, nullptr);
+}
+
+// In a new mount namespace: every mount read-only and nosuid, except `workdir` (a bind mount of itself).
+bool make_root_read_only(const char* workdir) {
+    if (unshare(CLONE_NEWNS) != 0) return false;
+    if (mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
+    if (workdir && mount(workdir, workdir, nullptr, MS_BIND, nullptr) != 0) return false;
+    struct mount_attr read_only{};
+    read_only.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID;
+    if (syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &read_only, sizeof read_only) != 0) return false;
+    if (!workdir) return true;
+    struct mount_attr writable{};
+    writable.attr_clr = MOUNT_ATTR_RDONLY;
+    return syscall(SYS_mount_setattr, AT_FDCWD, workdir, 0, &writable, sizeof writable) == 0;
 }
 
 // The program: runs in its own process group under the limits, then execs. Never returns.
@@ -144,7 +186,16 @@ void sleep_ms(int ms) {
         if (dup2(c.stderr_fd, 2) >= 0) child_fail(2, "unshare(CLONE_NEWNET)");
         _exit(1);
     }
+    if (c.read_only_root && !make_root_read_only(c.workdir)) {
+        if (dup2(c.stderr_fd, 2) >= 0) child_fail(2, "read-only mount namespace");
+        _exit(1);
+    }
     const int64_t deadline = monotonic_ns() + c.wall_ns;
+    // SIGCHLD stays blocked here so sigtimedwait can sleep until a child changes state or a tick passes.
+    sigset_t child_signal;
+    sigemptyset(&child_signal);
+    sigaddset(&child_signal, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &child_signal, nullptr);
     pid_t program = fork();
     if (program == 0) exec_program(c);
     close(c.stdin_fd);
@@ -166,7 +217,8 @@ void sleep_ms(int ms) {
                 kill(-program, SIGKILL);
                 report.timed_out = 1;
             }
-            sleep_ms(2);
+            struct timespec tick{0, 20 * 1000000L};
+            sigtimedwait(&child_signal, nullptr, &tick);
         }
     }
     // Everything the program started dies now. Under a run uid, kill(-1) from that uid reaches exactly
@@ -186,6 +238,14 @@ void sleep_ms(int ms) {
     }
     (void)!write(c.status_fd, &report, sizeof report);
     _exit(0);
+}
+
+bool probe_read_only_root() {
+    pid_t pid = fork();
+    if (pid == 0) _exit(make_root_read_only(nullptr) ? 0 : 1);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0) return false;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 bool probe_network_namespace() {
@@ -241,9 +301,13 @@ const SandboxCapabilities& sandbox_capabilities() {
         SandboxCapabilities c;
         c.network_namespace = probe_network_namespace();
         c.per_run_uid = geteuid() == 0;
+        c.read_only_root = probe_read_only_root();
         if (!c.network_namespace)
             log::warn("sandbox: cannot create a network namespace here (unshare(CLONE_NEWNET) refused); "
                       "sandboxed code keeps network access");
+        if (!c.read_only_root)
+            log::warn("sandbox: cannot create a read-only mount namespace here (needs root and Linux >= 5.12); "
+                      "sandboxed code can write wherever its uid may");
         if (!c.per_run_uid)
             log::warn("sandbox: not running as root, so programs keep this user's uid: the process-count limit "
                       "counts all of this user's processes, and processes that leave their group are not killed");
@@ -287,14 +351,16 @@ RunResult run_sandboxed(const std::vector<std::string>& argv, const std::vector<
     if (caps.per_run_uid) uid = uid_pool().acquire(limits.uid_base);
     struct Cleanup {
         std::string dir;
-        int64_t uid, base;
+        int64_t uid;
         ~Cleanup() {
             std::error_code ec;
             fs::remove_all(dir, ec);
-            if (uid >= 0) uid_pool().release(base, uid);
+            if (uid >= 0) uid_pool().release(uid);
         }
-    } cleanup{workdir, uid, limits.uid_base};
+    } cleanup{workdir, uid};
     for (const auto& f : files) {
+        ANVIL_CHECK(!f.name.empty() && f.name.find('/') == std::string::npos && f.name != "." && f.name != "..",
+                    "sandbox: file name '", f.name, "' must be a plain name inside the working directory");
         fs::path p = fs::path(workdir) / f.name;
         std::ofstream out(p, std::ios::binary);
         out << f.content;
@@ -334,6 +400,7 @@ RunResult run_sandboxed(const std::vector<std::string>& argv, const std::vector<
     setup.status_fd = status_pipe[1];
     setup.uid = uid;
     setup.new_netns = !limits.allow_network && caps.network_namespace;
+    setup.read_only_root = caps.read_only_root;
     setup.cpu = static_cast<rlim_t>(std::max(1.0, std::ceil(limits.cpu_seconds)));
     setup.memory = static_cast<rlim_t>(limits.memory_mb) << 20;
     setup.file_size = static_cast<rlim_t>(limits.file_size_mb) << 20;
@@ -384,7 +451,7 @@ RunResult run_sandboxed(const std::vector<std::string>& argv, const std::vector<
             if (open_stream[s]) index_of[s] = nfds, fds[nfds++] = {streams[s].fd, POLLIN, 0};
         if (status_open) index_of[2] = nfds, fds[nfds++] = {status_stream.fd, POLLIN, 0};
         if (stdin_open) fds[nfds++] = {in_fd, POLLOUT, 0};
-        poll(fds, nfds, 10);
+        poll(fds, nfds, nfds > (stdin_open ? 1 : 0) ? 10 : 1);
         for (int s = 0; s < 2; ++s)
             if (open_stream[s] && (fds[index_of[s]].revents & (POLLIN | POLLHUP | POLLERR)))
                 open_stream[s] = drain(streams[s], limits.max_output_bytes);

@@ -1,20 +1,21 @@
 // Running untrusted programs in a child process (DESIGN.md §3, "environments are untrusted boundaries").
 //
-// Each run gets: a fresh empty temporary working directory; a scrubbed environment; its own process group;
-// rlimits on CPU time, address space, file size, open files, core dumps and process count; no network (a
-// new network namespace) where the kernel allows it; a wall-clock kill; stdout/stderr captured
-// non-blockingly and truncated. The parent never blocks: it polls with timeouts and reaps every child.
+// Each run gets: a fresh empty temporary working directory (also its TMPDIR and HOME); a scrubbed
+// environment; its own process group; rlimits on CPU time, address space, file size, open files, core
+// dumps and process count; where the kernel allows it, no network (a new network namespace) and a
+// read-only view of every file system except the working directory (a new mount namespace; Linux >= 5.12);
+// a wall-clock kill; stdout/stderr captured non-blockingly and truncated. The parent never blocks: it polls with timeouts and reaps every child.
 //
 // Layout: parent -> supervisor (root, its own session, a child subreaper, dies with the parent) -> program.
 // The supervisor enforces the wall clock and, once the program has ended, kills and reaps everything the
 // program started, even processes that left its process group (orphans reparent to the supervisor).
 //
 // Process-count limits: RLIMIT_NPROC counts processes per user and is not enforced for root. When the
-// parent runs as root, each concurrent run therefore executes under its own unprivileged uid (a pool from
-// `uid_base`), so the limit binds and kill(-1) from that uid reaches exactly the run's processes. Without
-// root the program keeps the parent's uid: the limit then counts all of that user's processes, and a
-// process that left the group survives the run (a log line says so once). Not done: a mount namespace,
-// so world-writable places (/tmp, /dev/shm) stay writable to the program (within RLIMIT_FSIZE).
+// parent runs as root, each concurrent run therefore executes under its own unprivileged uid (each Anvil
+// process claims a block of 64 uids from `uid_base` with a lock file in the temp dir), so the limit binds
+// and kill(-1) from that uid reaches exactly the run's processes. Without root the program keeps the
+// parent's uid: the limit then counts all of that user's processes, and a process that left the group
+// survives the run (a log line says so once for each missing capability).
 #pragma once
 
 #include <cstdint>
@@ -33,7 +34,7 @@ struct SandboxLimits {
     int64_t max_output_bytes = 65536;  // per stream; a run that writes more is killed (output_limit)
     int64_t max_open_files = 64;       // RLIMIT_NOFILE
     bool allow_network = false;        // true skips the network namespace
-    int64_t uid_base = 61000;          // first uid of the per-run pool when the parent is root
+    int64_t uid_base = 61000;          // runs use uids from here to uid_base + 65535 when the parent is root
 };
 
 enum class RunStatus {
@@ -55,7 +56,7 @@ struct RunResult {
 };
 
 struct SandboxFile {
-    std::string name;  // relative to the working directory
+    std::string name;  // a plain file name (no '/'), created in the working directory
     std::string content;
 };
 
@@ -68,6 +69,7 @@ RunResult run_sandboxed(const std::vector<std::string>& argv, const std::vector<
 struct SandboxCapabilities {
     bool network_namespace = false;
     bool per_run_uid = false;
+    bool read_only_root = false;  // a private mount namespace with everything but the work dir read-only
 };
 const SandboxCapabilities& sandbox_capabilities();
 

@@ -64,6 +64,8 @@ const config::Section<TaskSourceOptions>& task_source_section() {
         s.field("answer_field", &TaskSourceOptions::answer_field,
                 "Field holding the reference answer; a dotted path reaches into objects.");
         s.field("tests_field", &TaskSourceOptions::tests_field, "Field holding an array of Python assert tests.");
+        s.field("io_tests_field", &TaskSourceOptions::io_tests_field,
+                "Field holding an array of {\"input\", \"output\"} stdin/stdout tests.");
         s.field("limit", &TaskSourceOptions::limit, "Read at most this many tasks; 0 reads all.").min(0);
         s.field("skip_invalid", &TaskSourceOptions::skip_invalid,
                 "Skip and count malformed records instead of stopping at the first.");
@@ -137,6 +139,13 @@ Task task_from_record(const nlohmann::json& record, const TaskSourceOptions& opt
             const nlohmann::json* tests = lookup(record, options.tests_field);
             if (!tests || !tests->is_array()) throw Error(str("field '", options.tests_field, "' is not an array"));
             for (const auto& a : *tests) t.assert_tests.push_back(text_of(a));
+        }
+        if (!options.io_tests_field.empty()) {
+            const nlohmann::json* tests = lookup(record, options.io_tests_field);
+            if (!tests || !tests->is_array())
+                throw Error(str("field '", options.io_tests_field, "' is not an array"));
+            for (const auto& io : *tests)
+                t.io_tests.push_back({required_text(io, "input"), required_text(io, "output")});
         }
     }
     return t;

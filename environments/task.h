@@ -42,6 +42,7 @@ struct TaskSourceOptions {
     std::string prompt_field = "prompt";
     std::string answer_field = "answer";
     std::string tests_field = "";     // array of assert snippets
+    std::string io_tests_field = "";  // array of {"input": str, "output": str} stdin/stdout tests
     int64_t limit = 0;                // 0 = all records
     bool skip_invalid = false;        // skip and count malformed records instead of failing
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <regex>
 
 #include "environments/math_answer.h"
 #include "environments/math_equivalence.h"
@@ -169,6 +170,32 @@ std::string perturb(const std::string& a) {
     return a.substr(0, start) + digits + a.substr(end);
 }
 
+// "1234567" -> "1,234,567"; anything that is not a plain integer is returned unchanged.
+std::string with_thousands(const std::string& a) {
+    if (a.empty() || a.find_first_not_of("0123456789") != std::string::npos || a.size() <= 3) return a;
+    std::string out;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (i > 0 && (a.size() - i) % 3 == 0) out += ',';
+        out += a[i];
+    }
+    return out;
+}
+
+// \frac -> \dfrac (not inside \dfrac or \tfrac), and a space after each comma (not in "{,}").
+std::string restyle(const std::string& a) {
+    std::string out;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (a.compare(i, 5, "\\frac") == 0 && (i == 0 || (a[i - 1] != 'd' && a[i - 1] != 't'))) {
+            out += "\\dfrac";
+            i += 4;
+            continue;
+        }
+        out += a[i];
+        if (a[i] == ',' && (i == 0 || a[i - 1] != '{')) out += ' ';
+    }
+    return out;
+}
+
 void check_dataset(const std::string& file, const std::string& format, size_t expected_count) {
     TaskSourceOptions src;
     src.path = std::string(ANVIL_SOURCE_DIR) + "/tests/data/" + file;
@@ -179,7 +206,17 @@ void check_dataset(const std::string& file, const std::string& format, size_t ex
     size_t accepted = 0, rejected = 0;
     std::vector<std::string> misses;
     for (const auto& t : tasks) {
-        if (verifier.verify("Let me solve this step by step.\nThe answer is $\\boxed{" + t.answer + "}$.", t.answer).correct)
+        // Two ways a model writes its answer: boxed, and in prose with thousands separators.
+        bool boxed = verifier.verify("Let me solve this step by step.\nThe answer is $\\boxed{" + t.answer + "}$.",
+                                     t.answer).correct;
+        bool prose = verifier.verify("So that is it.\nThe answer is " + with_thousands(t.answer) + ".", t.answer).correct;
+        // MATH answers restyled: \dfrac for \frac, a space after each comma, "a/b" for a plain \frac{a}{b}.
+        std::string restyled = restyle(t.answer);
+        std::smatch m;
+        static const std::regex plain_frac(R"(^\\frac\{(\d+)\}\{(\d+)\}$)");
+        if (std::regex_match(t.answer, m, plain_frac)) restyled = m[1].str() + "/" + m[2].str();
+        bool restyle_ok = format != "math" || verifier.verify("\\boxed{" + restyled + "}", t.answer).correct;
+        if (boxed && (prose || format != "gsm8k") && restyle_ok)
             ++accepted;
         else if (misses.size() < 15)
             misses.push_back("not accepted: " + t.answer);

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/error.h"
 #include "core/text.h"
 #include "environments/code_verifier.h"
 #include "environments/sandbox.h"
@@ -47,7 +48,7 @@ int sandbox_processes(int64_t uid_base) {
         while (std::getline(status, line)) {
             if (!line.starts_with("Uid:")) continue;
             int64_t uid = std::atoll(line.c_str() + 4);
-            if (uid >= uid_base && uid < uid_base + 64) ++count;
+            if (uid >= uid_base && uid < uid_base + 65536) ++count;
             break;
         }
     }
@@ -119,8 +120,18 @@ TEST(Sandbox, CannotWriteOutsideItsDirectory) {
                                  fs::perms::others_read | fs::perms::others_exec);
     auto r = py("open('" + (outside / "pwned").string() + "', 'w').write('x')\n");
     EXPECT_EQ(r.status, RunStatus::exited);
-    EXPECT_NE(r.stderr_text.find("PermissionError"), std::string::npos) << r.stderr_text;
+    EXPECT_TRUE(r.stderr_text.find("PermissionError") != std::string::npos ||
+                r.stderr_text.find("Read-only file system") != std::string::npos)
+        << r.stderr_text;
     EXPECT_FALSE(fs::exists(outside / "pwned"));
+    if (sandbox_capabilities().read_only_root) {
+        // Even world-writable places are read-only; the working directory and TMPDIR are not.
+        std::string probe = "/tmp/anvil_probe_" + std::to_string(::getpid());
+        auto tmp = py("import tempfile\nopen('here', 'w').write('ok')\ntempfile.NamedTemporaryFile().write(b'x')\n"
+                      "open('" + probe + "', 'w').write('x')\n");
+        EXPECT_NE(tmp.stderr_text.find("Read-only file system: '" + probe + "'"), std::string::npos) << tmp.stderr_text;
+        EXPECT_FALSE(fs::exists(probe));
+    }
     auto big = py("open('big', 'wb').write(b'x' * (64 << 20))\n");  // RLIMIT_FSIZE is 16 MiB
     EXPECT_FALSE(big.status == RunStatus::exited && big.exit_code == 0);
     fs::remove_all(outside);
@@ -176,6 +187,10 @@ TEST(Sandbox, DaemonLeftBehindIsKilled) {
     EXPECT_EQ(r.status, RunStatus::exited);
     EXPECT_LT(r.wall_seconds, 2.0);
     expect_clean();
+}
+
+TEST(Sandbox, RejectsFileNamesOutsideTheDirectory) {
+    EXPECT_THROW(run_sandboxed({default_python(), "x"}, {{"../escape.py", "pass"}}, "", tight()), Error);
 }
 
 namespace {
@@ -235,6 +250,34 @@ TEST(CodeVerifier, RuntimeErrorTimeoutAndFormatFeedback) {
     r = v.verify("no code here", assert_task());
     EXPECT_FALSE(r.code_found);
     EXPECT_NE(r.feedback.find("code block"), std::string::npos);
+}
+
+TEST(CodeVerifier, HostileSolutionsAreClassified) {
+    CodeVerifierOptions o = fast_options();
+    o.max_output_kb = 16;
+    CodeVerifier v(o);
+    Task t;
+    t.id = "hostile";
+    t.assert_tests = {"assert True"};
+    const std::pair<const char*, TestStatus> cases[] = {
+        {"import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", TestStatus::timeout},
+        {"x = bytearray(4 << 30)\n", TestStatus::memory_error},
+        {"while True:\n    pass\n", TestStatus::timeout},
+        {"def f(n):\n    return f(n + 1)\nf(0)\n", TestStatus::runtime_error},
+        {"while True:\n    print('x' * 1000)\n", TestStatus::output_limit},
+        {"open('/etc/anvil_sandbox_probe', 'w').write('x')\n", TestStatus::runtime_error},
+        {"import time\ntime.sleep(100)\n", TestStatus::timeout},
+        {"import ctypes\nctypes.string_at(0)\n", TestStatus::crashed},
+    };
+    for (const auto& [program, expected] : cases) {
+        auto r = v.run(program, t);
+        EXPECT_EQ(r.tests[0].status, expected) << program << "\n" << test_status_name(r.tests[0].status) << "\n"
+                                               << r.tests[0].error;
+    }
+    EXPECT_FALSE(fs::exists("/etc/anvil_sandbox_probe"));
+    // The parent is healthy: an ordinary solution still passes.
+    EXPECT_EQ(v.run("x = 1\n", t).pass_fraction, 1.0);
+    expect_clean();
 }
 
 TEST(CodeVerifier, StdinStdoutTests) {

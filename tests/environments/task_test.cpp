@@ -65,4 +65,19 @@ TEST(Tasks, FieldMappingWithDottedPathsAndErrors) {
     std::filesystem::remove(path);
 }
 
+TEST(Tasks, CodeTasksWithStdinStdoutTests) {
+    auto path = std::filesystem::temp_directory_path() / ("anvil_io_" + std::to_string(::getpid()) + ".jsonl");
+    write_file_atomic(path, "{\"id\": \"sum\", \"prompt\": \"Add two numbers.\", "
+                            "\"tests\": [{\"input\": \"1 2\\n\", \"output\": \"3\\n\"}]}\n");
+    TaskSourceOptions o;
+    o.path = path.string();
+    o.io_tests_field = "tests";
+    auto tasks = load_tasks(o);
+    ASSERT_EQ(tasks.size(), 1u);
+    ASSERT_EQ(tasks[0].io_tests.size(), 1u);
+    EXPECT_EQ(tasks[0].io_tests[0].input, "1 2\n");
+    EXPECT_EQ(tasks[0].io_tests[0].expected_output, "3\n");
+    std::filesystem::remove(path);
+}
+
 }  // namespace anvil::env
