@@ -1,4 +1,5 @@
-// The `anvil` command line: run experiments, check and document configs, and print version information.
+// The `anvil` command line: run experiments, check and document configs, generate text, make random models,
+// and print version information.
 // Each subcommand parses its flags (launch/cli_args.h) and calls into the rooms; no logic of a room lives
 // here. Exit codes: 0 success, 2 usage or config error, 1 failure at run time. Errors print one message.
 #include <ATen/Parallel.h>
@@ -14,6 +15,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "launch/cli_args.h"
+#include "launch/model_commands.h"
 #include "launch/stage_registry.h"
 #include "trainer/experiment.h"
 #include "trainer/runner.h"
@@ -83,6 +85,8 @@ std::vector<Subcommand> subcommands() {
         {{"config reference", "Print the reference of every config section, stage kind and key (Markdown).",
           {}, {{"out", "FILE", "write to FILE instead of standard output"}}, ""},
          config_reference_command},
+        {kGenerateCommand, generate_command},
+        {kModelInitCommand, model_init_command},
         {{"version", "Print Anvil's and LibTorch's versions.", {}, {}, ""}, version_command},
     };
 }
