@@ -22,8 +22,10 @@ const std::string& kFixtures = test::kTokenizerFixtures;
 
 std::vector<ChatMessage> messages_of(const nlohmann::json& list) {
     std::vector<ChatMessage> out;
-    for (const auto& m : list)
+    for (const auto& m : list) {
         out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>(), std::nullopt});
+        if (m.contains("reasoning_content")) out.back().reasoning_content = m["reasoning_content"].get<std::string>();
+    }
     return out;
 }
 
