@@ -127,8 +127,11 @@ ChatTemplate ChatTemplate::detect(std::string_view jinja, const std::string& sou
                     kNames, ") or pre-render the prompts"));
 }
 
-ChatTemplate ChatTemplate::from_checkpoint(const fs::path& dir) {
-    const fs::path config_file = dir / "tokenizer_config.json", jinja_file = dir / "chat_template.jinja";
+namespace {
+
+// tokenizer_config.json of `dir` (null when absent) and the bos token it names (Llama-3's by default).
+std::pair<nlohmann::json, std::string> read_tokenizer_config(const fs::path& dir) {
+    const fs::path config_file = dir / "tokenizer_config.json";
     nlohmann::json config;
     if (fs::exists(config_file)) {
         try {
@@ -145,6 +148,14 @@ ChatTemplate ChatTemplate::from_checkpoint(const fs::path& dir) {
         else if (b.is_object() && b.contains("content") && b["content"].is_string())
             bos = b["content"].get<std::string>();
     }
+    return {config, bos};
+}
+
+}  // namespace
+
+ChatTemplate ChatTemplate::from_checkpoint(const fs::path& dir) {
+    const fs::path config_file = dir / "tokenizer_config.json", jinja_file = dir / "chat_template.jinja";
+    auto [config, bos] = read_tokenizer_config(dir);
     if (fs::exists(jinja_file)) return detect(read_file(jinja_file), jinja_file.string(), bos);
     ANVIL_CHECK(config.is_object() && config.contains("chat_template"), dir.string(),
                 ": no chat template (neither chat_template.jinja nor tokenizer_config.json key 'chat_template')");
@@ -157,6 +168,11 @@ ChatTemplate ChatTemplate::from_checkpoint(const fs::path& dir) {
             return detect(entry["template"].get<std::string>(),
                           config_file.string() + ": key 'chat_template' (default)", bos);
     throw Error(str(config_file.string(), ": key 'chat_template': no entry named 'default'"));
+}
+
+ChatTemplate ChatTemplate::select(std::string_view name, const fs::path& dir) {
+    if (name.empty() || name == "auto") return from_checkpoint(dir);
+    return by_name(name, read_tokenizer_config(dir).second);
 }
 
 std::string ChatTemplate::render(std::span<const ChatMessage> messages, const ChatRenderOptions& options) const {

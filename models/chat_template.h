@@ -43,6 +43,9 @@ public:
     // The template of a checkpoint directory: chat_template.jinja, else tokenizer_config.json's chat_template
     // (a string, or the entry named "default" of a list); bos_token from tokenizer_config.json.
     static ChatTemplate from_checkpoint(const std::filesystem::path& dir);
+    // What a config's `chat_template = "<name>"` means: "auto" (or "") reads the checkpoint's own template,
+    // any other name picks a built-in one (with the checkpoint's bos_token).
+    static ChatTemplate select(std::string_view name, const std::filesystem::path& dir);
 
     std::string render(std::span<const ChatMessage> messages, const ChatRenderOptions& options = {}) const;
 

@@ -36,6 +36,7 @@ struct SpecialTokenIds {
     std::optional<TokenId> pad;
 };
 
+// encode() and decode() may be called from several threads at once.
 class Tokenizer {
 public:
     virtual ~Tokenizer() = default;

@@ -22,8 +22,10 @@ const std::string& kFixtures = test::kTokenizerFixtures;
 
 std::vector<ChatMessage> messages_of(const nlohmann::json& list) {
     std::vector<ChatMessage> out;
-    for (const auto& m : list)
+    for (const auto& m : list) {
         out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>(), std::nullopt});
+        if (m.contains("reasoning_content")) out.back().reasoning_content = m["reasoning_content"].get<std::string>();
+    }
     return out;
 }
 
@@ -112,8 +114,12 @@ TEST(ChatTemplate, FromCheckpointPrefersChatTemplateJinjaAndReadsLists) {
     EXPECT_EQ(t.family(), ChatTemplate::Family::llama3);
     std::vector<ChatMessage> m = {{"user", " hi ", std::nullopt}};
     EXPECT_EQ(t.render(m), "<B><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>");
+    EXPECT_EQ(ChatTemplate::select("llama3", dir).render(m), t.render(m));  // the checkpoint's bos, by name
+    EXPECT_EQ(ChatTemplate::select("plain", dir).name(), "plain");
     write_file_atomic(dir / "chat_template.jinja", read_file(kFixtures + "qwen2_5_chat_template.jinja"));
     EXPECT_EQ(ChatTemplate::from_checkpoint(dir).name(), "qwen2.5");
+    EXPECT_EQ(ChatTemplate::select("auto", dir).name(), "qwen2.5");
+    EXPECT_THROW(ChatTemplate::select("nope", dir), UsageError);
     fs::remove_all(dir);
 }
 
