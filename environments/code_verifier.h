@@ -60,7 +60,8 @@ struct CodeResult {
     std::string feedback;
 };
 
-// Runs jobs on a fixed number of threads; run_all blocks until every job of that call finished.
+// Runs jobs on a fixed number of threads; run_all blocks until every job of that call finished. Several
+// threads may call run_all at once; a job must not call run_all on its own pool (it would wait on itself).
 class WorkerPool {
 public:
     explicit WorkerPool(int workers);
@@ -91,7 +92,8 @@ public:
     CodeResult run(const std::string& code, const Task& task);
     // Extracts the code from `completion`, then runs it; a missing program gives the format feedback.
     CodeResult verify(const std::string& completion, const Task& task);
-    // A reward function sharing this verifier's worker pool (the verifier must outlive it).
+    // A reward function sharing this verifier's worker pool (the verifier must outlive it). Safe to call
+    // from several threads; each call runs its tests on the pool.
     RewardFn reward();
 
 private:

@@ -1,7 +1,10 @@
 // Implementation of environment.h: the single-turn adapter and reward composition.
 #include "environments/environment.h"
 
-#include <regex>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <memory>
 
 #include "core/error.h"
 
@@ -39,15 +42,30 @@ RewardFn weighted_sum(std::vector<WeightedReward> rewards) {
 }
 
 RewardFn format_reward(const std::string& pattern, const std::string& feedback) {
-    std::shared_ptr<const std::regex> re;
-    try {
-        re = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-        throw UsageError(str("format reward: invalid regular expression '", pattern, "': ", e.what()));
+    // PCRE2 rather than std::regex: libstdc++'s regex recurses per character and can overflow the stack on
+    // a long completion; PCRE2 keeps its backtracking on the heap, bounded by a match limit.
+    int error = 0;
+    PCRE2_SIZE offset = 0;
+    pcre2_code* raw = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(), PCRE2_UTF, &error,
+                                    &offset, nullptr);
+    if (!raw) {
+        PCRE2_UCHAR message[256];
+        pcre2_get_error_message(error, message, sizeof message);
+        throw UsageError(str("format reward: invalid regular expression '", pattern, "' at offset ", offset, ": ",
+                             reinterpret_cast<const char*>(message)));
     }
-    return [re, feedback](const Task&, const std::string& completion) {
+    std::shared_ptr<pcre2_code> code(raw, pcre2_code_free);
+    return [code, feedback](const Task&, const std::string& completion) {
+        std::unique_ptr<pcre2_match_data, void (*)(pcre2_match_data*)> match(
+            pcre2_match_data_create_from_pattern(code.get(), nullptr), pcre2_match_data_free);
+        std::unique_ptr<pcre2_match_context, void (*)(pcre2_match_context*)> context(pcre2_match_context_create(nullptr),
+                                                                                    pcre2_match_context_free);
+        pcre2_set_match_limit(context.get(), 10'000'000);
+        // Invalid UTF-8 in a completion is matched byte-wise rather than rejected.
+        int rc = pcre2_match(code.get(), reinterpret_cast<PCRE2_SPTR>(completion.data()), completion.size(), 0,
+                             PCRE2_NO_UTF_CHECK, match.get(), context.get());
         RewardResult r;
-        r.score = std::regex_search(completion, *re) ? 1.0 : 0.0;
+        r.score = rc >= 0 ? 1.0 : 0.0;  // no match, or the match limit was hit: no format reward
         if (r.score == 0.0) r.feedback = feedback;
         return r;
     };

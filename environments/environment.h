@@ -85,7 +85,7 @@ struct WeightedReward {
 // score = Σ weight·score_i; feedback = the non-empty feedbacks joined by blank lines; parts = each score_i.
 RewardFn weighted_sum(std::vector<WeightedReward> rewards);
 
-// A format reward: 1 when `pattern` (ECMAScript regex) matches somewhere in the completion, else 0 with
+// A format reward: 1 when `pattern` (a PCRE2 regex) matches somewhere in the completion, else 0 with
 // `feedback` as feedback. Throws UsageError for an invalid pattern.
 RewardFn format_reward(const std::string& pattern, const std::string& feedback);
 

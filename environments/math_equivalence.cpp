@@ -176,6 +176,12 @@ bool equal_norm(const std::string& a, const std::string& b, const EquivalenceOpt
     if (a == b) return true;
     if (a.empty() || b.empty()) return false;
     if (lower(a) == lower(b)) return true;
+    // Multiple-choice letters: "(C)" matches "C".
+    auto choice = [](const std::string& x) {
+        if (x.size() == 3 && x[0] == '(' && x[2] == ')' && std::isupper(static_cast<unsigned char>(x[1]))) return x.substr(1, 1);
+        return x;
+    };
+    if (choice(a) != a || choice(b) != b) return choice(a) == choice(b);
 
     auto ea_parts = split_top(a, "="), eb_parts = split_top(b, "=");
     if (ea_parts.size() != eb_parts.size()) {

@@ -94,7 +94,7 @@ const config::Section<EnvironmentCommon>& environment_common_section() {
                 "Environment name: math, code, tutoring, external, or one registered by user code.")
             .required();
         s.field("format_pattern", &EnvironmentCommon::format_pattern,
-                "Regular expression (ECMAScript) a completion must contain for the format reward; empty for none.");
+                "Regular expression (PCRE2) a completion must contain for the format reward; empty for none.");
         s.field("format_weight", &EnvironmentCommon::format_weight, "Weight of the format reward in the sum.");
         s.field("format_feedback", &EnvironmentCommon::format_feedback, "Feedback when the format is not met.");
         return s;

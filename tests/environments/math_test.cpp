@@ -114,6 +114,8 @@ TEST(MathEquivalence, TrickyTable) {
         {"\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}", true},
         {"\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix}2\\\\1\\end{pmatrix}", false},
         {"\\text{(C)}", "(C)", true},
+        {"C", "\\text{(C)}", true},
+        {"(B)", "\\text{(C)}", false},
         {"\\text{Monday}", "monday", true},
         {"\\text{Monday}", "\\text{Mondya}", false},
         {"5!", "120", true},

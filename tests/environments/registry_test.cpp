@@ -50,6 +50,15 @@ TEST(Registry, MathWithFormatRewardFromATable) {
     EXPECT_DOUBLE_EQ(step.reward, 1.0);
 }
 
+TEST(Registry, FormatRewardSurvivesLongCompletionsAndRejectsBadPatterns) {
+    auto fmt = format_reward("^(a|b)*c$", "end with c");
+    std::string long_text(300'000, 'a');  // std::regex overflows the stack on this
+    EXPECT_EQ(fmt(Task{}, long_text).score, 0.0);
+    EXPECT_EQ(fmt(Task{}, long_text + "c").score, 1.0);
+    EXPECT_EQ(fmt(Task{}, "ab").feedback, "end with c");
+    EXPECT_THROW(format_reward("(unclosed", ""), UsageError);
+}
+
 TEST(Registry, ErrorsNameTheKey) {
     config::Diagnostics diag;
     read({{"name", text("maht", 2)}}, diag);
