@@ -118,6 +118,25 @@ std::optional<std::string> as(const Value& v, std::string*) {
     return std::nullopt;
 }
 
+std::string to_toml(const Value& value) {
+    return std::visit(
+        [](const auto& v) -> std::string {
+            using V = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<V, Array>) {
+                std::string out = "[";
+                for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + to_toml(v[i]);
+                return out + "]";
+            } else if constexpr (std::is_same_v<V, Table>) {
+                std::string out = "{ ";
+                for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i].first + " = " + to_toml(v[i].second);
+                return out + " }";
+            } else {
+                return to_toml(v);
+            }
+        },
+        value.data);
+}
+
 std::string suggest_key(const std::string& key, const std::vector<std::string>& keys) {
     return closest_match(key, keys);
 }

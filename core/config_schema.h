@@ -172,6 +172,44 @@ public:
         return *fields_.back();
     }
 
+    // A field read and rendered by the caller's functions, e.g. a nested table ([stage.environment]) whose
+    // schema lives in another room. `read` reports problems to the Diagnostics itself.
+    template <class V>
+    Field<T>& custom(const char* key, V T::*member, const char* doc, const char* type,
+                     std::function<void(const Value&, V&, const std::string& path, Diagnostics&)> read,
+                     std::function<std::string(const V&)> render) {
+        auto f = std::make_unique<Field<T>>();
+        f->key_ = key;
+        f->doc_ = doc;
+        f->type_ = type;
+        f->assign_ = [member, read](const Value& v, T& out, const std::string& path, const Field<T>&, Diagnostics& diag) {
+            read(v, out.*member, path, diag);
+        };
+        f->render_ = [member, render](const T& t) { return render(t.*member); };
+        fields_.push_back(std::move(f));
+        return *fields_.back();
+    }
+
+    // A nested table whose keys follow `sub` (rendered as an inline table).
+    template <class V>
+    Field<T>& table(const char* key, V T::*member, const char* doc, const Section<V>& sub) {
+        return custom<V>(
+            key, member, doc, "table",
+            [&sub](const Value& v, V& out, const std::string& path, Diagnostics& diag) {
+                if (!v.table()) return diag.error(v.pos, str(path, ": expected a table, got ", v.type_name()));
+                sub.read(*v.table(), v.pos, path, out, diag);
+            },
+            [&sub](const V& value) { return sub.render_inline(value); });
+    }
+
+    // The values as one TOML inline table: { key = value, ... }.
+    std::string render_inline(const T& value) const {
+        std::string out = "{ ";
+        for (size_t i = 0; i < fields_.size(); ++i)
+            out += (i ? ", " : "") + fields_[i]->key_ + " = " + fields_[i]->render_(value);
+        return out + " }";
+    }
+
     // Registers a check across fields, run after all fields were read without type errors.
     void check(std::function<void(const T&, const Reporter&)> fn) { checks_.push_back(std::move(fn)); }
 
@@ -250,6 +288,9 @@ std::string Section<T>::closest_key(const std::string& key) const {
     for (const auto& f : fields_) keys.push_back(f->key_);
     return suggest_key(key, keys);
 }
+
+// Renders any value tree as TOML source text (tables inline).
+std::string to_toml(const Value& value);
 
 // Renders field documentation as a Markdown table.
 std::string markdown_table(const std::vector<FieldInfo>& fields);

@@ -1,5 +1,5 @@
-// The `anvil` command line: run experiments, check and document configs, generate text, make random models,
-// and print version information.
+// The `anvil` command line: run experiments, check and document configs, generate text, evaluate checkpoints,
+// make random models, and print version information.
 // Each subcommand parses its flags (launch/cli_args.h) and calls into the rooms; no logic of a room lives
 // here. Exit codes: 0 success, 2 usage or config error, 1 failure at run time. Errors print one message.
 #include <ATen/Parallel.h>
@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "launch/cli_args.h"
+#include "launch/eval_command.h"
 #include "launch/model_commands.h"
 #include "launch/stage_registry.h"
 #include "trainer/experiment.h"
@@ -87,6 +88,7 @@ std::vector<Subcommand> subcommands() {
          config_reference_command},
         {kGenerateCommand, generate_command},
         {kModelInitCommand, model_init_command},
+        {kEvalCommand, eval_command},
         {{"version", "Print Anvil's and LibTorch's versions.", {}, {}, ""}, version_command},
     };
 }

@@ -2,6 +2,7 @@
 #include "launch/stage_registry.h"
 
 #include "algorithms/arithmetic_tasks_stage.h"
+#include "algorithms/evaluation.h"
 #include "algorithms/model_init_stage.h"
 #include "algorithms/tokenizer_stage.h"
 
@@ -21,6 +22,11 @@ const std::vector<StageKind>& stage_kinds() {
             "model_init",
             "Create a randomly initialised model (HF checkpoint directory with the tokenizer); publishes @model.",
             run_model_init_stage),
+        stage_kind<EvalOptions>(
+            "eval",
+            "Evaluate a model on held-out tasks with an environment: greedy accuracy, mean@n and unbiased pass@k; "
+            "writes samples.jsonl and results.json.",
+            run_eval_stage),
     };
     return kinds;
 }

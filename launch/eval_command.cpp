@@ -1,0 +1,97 @@
+// Implementation of launch/eval_command.h: flags to EvalOptions, then algorithms/evaluation.h.
+#include "launch/eval_command.h"
+
+#include <ATen/Parallel.h>
+
+#include <iostream>
+
+#include "algorithms/evaluation.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "models/text_generation.h"
+#include "trainer/progress.h"
+
+namespace anvil {
+
+const cli::Command kEvalCommand{
+    "eval",
+    "Evaluate a checkpoint on held-out tasks: greedy accuracy, mean@n and unbiased pass@k.",
+    {},
+    {
+        {"model", "DIR", "checkpoint directory"},
+        {"tasks", "FILE", "JSONL tasks"},
+        {"format", "NAME", "task format: fields (default: id/prompt/answer), gsm8k, math, mbpp, humaneval"},
+        {"limit", "N", "evaluate the first N tasks only"},
+        {"env", "NAME", "scoring environment (default math): math, code, or one registered in code"},
+        {"prompt-template", "TEXT", "how a task is shown; {prompt} is replaced (default {prompt})"},
+        {"chat", "", "render prompts through the checkpoint's chat template"},
+        {"samples", "N", "sampled completions per task for mean@n and pass@k (default 0: greedy only)"},
+        {"k", "K", "report pass@K (repeatable; default 1 when sampling)", true},
+        {"temperature", "T", "sampling temperature (default 1)"},
+        {"max-new-tokens", "N", "longest completion (default 256)"},
+        {"stop", "TEXT", "stop a completion once it contains TEXT", true},
+        {"batch-size", "N", "completions generated together (default 64)"},
+        {"seed", "N", "sampling seed (default 0)"},
+        {"dtype", "TYPE", "float32 (default) or bfloat16"},
+        {"threads", "N", "CPU threads (default: all cores)"},
+        {"out", "FILE", "write every completion with its score as JSONL"},
+    },
+    "The same evaluation runs inside experiments as the \"eval\" stage kind (configs/REFERENCE.md)."};
+
+namespace {
+
+int64_t integer(const cli::Args& args, const std::string& flag, int64_t fallback, int64_t min_value) {
+    double v = args.get_number(flag, static_cast<double>(fallback));
+    if (v != static_cast<double>(static_cast<int64_t>(v)) || v < static_cast<double>(min_value))
+        throw UsageError(str("--", flag, ": expected an integer >= ", min_value, ", got ", args.get(flag)));
+    return static_cast<int64_t>(v);
+}
+
+}  // namespace
+
+int eval_command(const cli::Args& args) {
+    EvalOptions o;
+    o.model = args.required("model");
+    o.tasks.path = args.required("tasks");
+    o.tasks.format = args.get("format", "fields");
+    o.tasks.limit = integer(args, "limit", 0, 0);
+    config::Diagnostics diag;
+    config::Table env_table = {{"name", config::Value{args.get("env", "math"), {}}}};
+    o.environment = env::read_environment_spec(env_table, {}, "--env", diag);
+    diag.throw_if_any();
+    o.prompt_template = args.get("prompt-template", o.prompt_template);
+    if (o.prompt_template.find("{prompt}") == std::string::npos) throw UsageError("--prompt-template must contain {prompt}");
+    o.chat_template = args.has("chat") ? "auto" : "";
+    o.samples = integer(args, "samples", 0, 0);
+    o.pass_k.clear();
+    for (const auto& k : args.all("k")) {
+        char* end = nullptr;
+        long v = std::strtol(k.c_str(), &end, 10);
+        if (*end != '\0' || v < 1 || v > o.samples) throw UsageError(str("--k ", k, ": must be an integer in [1, --samples]"));
+        o.pass_k.push_back(v);
+    }
+    if (o.pass_k.empty() && o.samples > 0) o.pass_k = {1};
+    o.temperature = args.get_number("temperature", o.temperature);
+    o.max_new_tokens = integer(args, "max-new-tokens", o.max_new_tokens, 1);
+    o.stop = args.all("stop");
+    o.batch_size = integer(args, "batch-size", o.batch_size, 1);
+    o.seed = integer(args, "seed", 0, 0);
+    if (args.has("threads")) at::set_num_threads(static_cast<int>(integer(args, "threads", 1, 1)));
+    const std::string dtype = args.get("dtype", "float32");
+    if (dtype != "float32" && dtype != "bfloat16") throw UsageError("--dtype: expected float32 or bfloat16");
+
+    auto tasks = env::load_tasks(o.tasks);
+    if (tasks.empty()) throw Error(str(o.tasks.path, ": no tasks"));
+    auto factory = env::make_environment(o.environment);
+    env::RewardFn reward = factory->reward();
+    if (!reward) throw UsageError(str("--env ", o.environment.common.name, " is multi-turn; anvil eval scores single-turn environments"));
+    TextGenerator generator = TextGenerator::load(o.model, dtype == "bfloat16" ? at::kBFloat16 : at::kFloat, o.chat_template);
+    Progress progress("eval", static_cast<int64_t>(tasks.size()) * (1 + o.samples), parse_progress_mode("auto"), 10.0);
+    EvalReport report = evaluate_model(generator, tasks, reward, o, &progress);
+    progress.finish();
+    if (args.has("out")) write_file_atomic(args.get("out"), eval_samples_jsonl(report));
+    std::cout << report.table(o.model + " on " + o.tasks.path);
+    return 0;
+}
+
+}  // namespace anvil
