@@ -72,6 +72,12 @@ public:
             if (in_use_.insert(uid).second) return uid;
         }
     }
+    // The first uid of this process's block (claiming it if needed).
+    int64_t first_uid(int64_t base) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (block_ < 0) claim_block();
+        return base + block_ * kUidsPerBlock;
+    }
     void release(int64_t uid) {
         {
             std::lock_guard<std::mutex> lock(mutex_);
@@ -104,6 +110,15 @@ UidPool& uid_pool() {
     static UidPool pool;
     return pool;
 }
+
+}  // namespace
+
+std::pair<int64_t, int64_t> sandbox_uid_range(const SandboxLimits& limits) {
+    int64_t first = uid_pool().first_uid(limits.uid_base);
+    return {first, first + kUidsPerBlock};
+}
+
+namespace {
 
 struct ChildSetup {
     char** argv;

@@ -73,6 +73,10 @@ struct SandboxCapabilities {
 };
 const SandboxCapabilities& sandbox_capabilities();
 
+// The uids [first, last) that this process's runs use when per_run_uid holds (its claimed block), so a
+// monitor can tell its own sandboxed processes from those of other Anvil processes on the machine.
+std::pair<int64_t, int64_t> sandbox_uid_range(const SandboxLimits& limits);
+
 // The Python interpreter used for code tasks: an absolute path found once on PATH ("python3").
 const std::string& default_python();
 

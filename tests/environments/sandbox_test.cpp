@@ -39,8 +39,10 @@ RunResult py(const std::string& program, const SandboxLimits& limits = tight(), 
     return run_sandboxed({default_python(), "-I", "main.py"}, {{"main.py", program}}, stdin_text, limits);
 }
 
-// Processes owned by the sandbox's uid pool (none may survive a run).
-int sandbox_processes(int64_t uid_base) {
+// Processes owned by this test process's sandbox uids (none may survive a run). Other processes running
+// sandboxes at the same time (e.g. a parallel test binary) use other uid blocks and are not counted.
+int sandbox_processes() {
+    auto [first, last] = sandbox_uid_range(SandboxLimits{});
     int count = 0;
     for (const auto& entry : fs::directory_iterator("/proc")) {
         std::ifstream status(entry.path() / "status");
@@ -48,7 +50,7 @@ int sandbox_processes(int64_t uid_base) {
         while (std::getline(status, line)) {
             if (!line.starts_with("Uid:")) continue;
             int64_t uid = std::atoll(line.c_str() + 4);
-            if (uid >= uid_base && uid < uid_base + 65536) ++count;
+            if (uid >= first && uid < last) ++count;
             break;
         }
     }
@@ -57,7 +59,7 @@ int sandbox_processes(int64_t uid_base) {
 
 void expect_clean() {
     if (sandbox_capabilities().per_run_uid) {
-        EXPECT_EQ(sandbox_processes(SandboxLimits{}.uid_base), 0);
+        EXPECT_EQ(sandbox_processes(), 0);
     }
 }
 
