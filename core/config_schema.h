@@ -210,6 +210,30 @@ public:
         return out + " }";
     }
 
+    // Adds every field (and check) of `sub` as this section's own keys, reading into `member`: options
+    // shared by several stages (e.g. the optimizer's) stay one declaration but flat in the TOML.
+    template <class V>
+    void include(V T::*member, const Section<V>& sub) {
+        for (const auto& sf : sub.fields_) {
+            auto f = std::make_unique<Field<T>>();
+            f->key_ = sf->key_;
+            f->doc_ = sf->doc_;
+            f->type_ = sf->type_;
+            f->required_ = sf->required_;
+            f->min_ = sf->min_;
+            f->max_ = sf->max_;
+            f->choices_ = sf->choices_;
+            const Field<V>* inner = sf.get();
+            f->assign_ = [member, inner](const Value& v, T& out, const std::string& path, const Field<T>&, Diagnostics& d) {
+                inner->assign_(v, out.*member, path, *inner, d);
+            };
+            f->render_ = [member, inner](const T& t) { return inner->render_(t.*member); };
+            fields_.push_back(std::move(f));
+        }
+        for (const auto& c : sub.checks_)
+            checks_.push_back([member, c](const T& t, const Reporter& report) { c(t.*member, report); });
+    }
+
     // Registers a check across fields, run after all fields were read without type errors.
     void check(std::function<void(const T&, const Reporter&)> fn) { checks_.push_back(std::move(fn)); }
 
@@ -262,6 +286,7 @@ public:
     }
 
 private:
+    template <class> friend class Section;
     static bool contains(const std::vector<std::string>& v, const std::string& s) {
         for (const auto& x : v)
             if (x == s) return true;

@@ -4,6 +4,7 @@
 #include "algorithms/arithmetic_tasks_stage.h"
 #include "algorithms/evaluation.h"
 #include "algorithms/model_init_stage.h"
+#include "algorithms/sft.h"
 #include "algorithms/tokenizer_stage.h"
 
 namespace anvil {
@@ -22,6 +23,10 @@ const std::vector<StageKind>& stage_kinds() {
             "model_init",
             "Create a randomly initialised model (HF checkpoint directory with the tokenizer); publishes @model.",
             run_model_init_stage),
+        stage_kind<SftOptions>(
+            "sft",
+            "Supervised fine-tuning on prompt/completion or chat records, loss on completion tokens; publishes @model.",
+            run_sft_stage),
         stage_kind<EvalOptions>(
             "eval",
             "Evaluate a model on held-out tasks with an environment: greedy accuracy, mean@n and unbiased pass@k; "
