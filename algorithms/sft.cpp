@@ -125,8 +125,8 @@ std::pair<at::Tensor, int64_t> completion_nll(TransformerImpl& model, const std:
 void run_sft_stage(const SftOptions& options, RunContext& ctx) {
     SftOptions o = options;
     const uint64_t seed = static_cast<uint64_t>(o.seed + ctx.experiment().run.seed);
-    auto world = DistributedWorld::connect(WorldInfo::from_environment(), /*cuda=*/false);
-    const int rank = world->rank(), ranks = world->world_size();
+    DistributedWorld& world = ctx.world();
+    const int rank = world.rank(), ranks = world.world_size();
     const std::string model_dir = ctx.resolve(o.model, "model");
     TextGenerator text = TextGenerator::load(model_dir, at::kFloat, o.chat_template);
     TransformerImpl& model = text.model();
@@ -199,11 +199,11 @@ void run_sft_stage(const SftOptions& options, RunContext& ctx) {
 
     std::vector<at::Tensor> params;
     for (auto& p : model.parameters()) params.push_back(p);
-    TrainingLoop loop(ctx, o.training, params, world.get());
+    TrainingLoop loop(ctx, o.training, params, &world);
     loop.run(hooks);
     const auto out = ctx.stage_dir() / "model";
     if (rank == 0) save_checkpoint(model, out, save);
-    world->barrier();
+    world.barrier();
     log::info("fine-tuned model saved to ", out.string());
     ctx.publish("model", out.string());
 }

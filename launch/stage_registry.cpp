@@ -26,7 +26,7 @@ const std::vector<StageKind>& stage_kinds() {
         stage_kind<SftOptions>(
             "sft",
             "Supervised fine-tuning on prompt/completion or chat records, loss on completion tokens; publishes @model.",
-            run_sft_stage),
+            run_sft_stage, /*all_ranks=*/true),
         stage_kind<EvalOptions>(
             "eval",
             "Evaluate a model on held-out tasks with an environment: greedy accuracy, mean@n and unbiased pass@k; "

@@ -58,6 +58,9 @@ public:
 struct StageKind {
     std::string kind;
     std::string summary;
+    // Whether every rank runs the stage (distributed training) or rank 0 alone (data preparation,
+    // evaluation) while the others wait for its outputs.
+    bool all_ranks = false;
     std::function<std::unique_ptr<StageConfig>(const config::Table&, const config::SourcePos&, const std::string& prefix,
                                                config::Diagnostics&)>
         read;
@@ -67,10 +70,12 @@ struct StageKind {
 
 // Builds a StageKind from an options struct with a static `section()` and a run function.
 template <class Options>
-StageKind stage_kind(std::string kind, std::string summary, void (*run)(const Options&, RunContext&)) {
+StageKind stage_kind(std::string kind, std::string summary, void (*run)(const Options&, RunContext&),
+                     bool all_ranks = false) {
     StageKind k;
     k.kind = std::move(kind);
     k.summary = std::move(summary);
+    k.all_ranks = all_ranks;
     k.read = [](const config::Table& table, const config::SourcePos& pos, const std::string& prefix,
                 config::Diagnostics& diag) -> std::unique_ptr<StageConfig> {
         auto stage = std::make_unique<TypedStageConfig<Options>>();

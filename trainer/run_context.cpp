@@ -6,8 +6,9 @@
 
 namespace anvil {
 
-RunContext::RunContext(const Experiment& experiment, std::filesystem::path run_dir, MetricsLogger& metrics)
-    : experiment_(experiment), run_dir_(std::move(run_dir)), metrics_(metrics) {}
+RunContext::RunContext(const Experiment& experiment, std::filesystem::path run_dir, MetricsLogger& metrics,
+                       DistributedWorld& world)
+    : experiment_(experiment), run_dir_(std::move(run_dir)), metrics_(metrics), world_(world) {}
 
 void RunContext::begin_stage(const StageConfig& stage) {
     stage_name_ = stage.name;

@@ -1,6 +1,7 @@
 // What a running stage sees: the experiment, its own name and directory inside the run directory, the
 // metrics logger, a progress display configured by [logging], and the artifacts earlier stages published
-// (e.g. "tokenizer" or "model" -> a path), which configs reference as "@tokenizer" / "@model".
+// (e.g. "tokenizer" or "model" -> a path), which configs reference as "@tokenizer" / "@model", and the
+// distributed world of the job.
 #pragma once
 
 #include <filesystem>
@@ -14,12 +15,17 @@
 
 namespace anvil {
 
+class DistributedWorld;
+
 class RunContext {
 public:
-    RunContext(const Experiment& experiment, std::filesystem::path run_dir, MetricsLogger& metrics);
+    RunContext(const Experiment& experiment, std::filesystem::path run_dir, MetricsLogger& metrics,
+               DistributedWorld& world);
 
     const Experiment& experiment() const { return experiment_; }
     const std::filesystem::path& run_dir() const { return run_dir_; }
+    // The ranks of this job (a single process when not launched distributed).
+    DistributedWorld& world() const { return world_; }
 
     // Switches to the next stage; creates <run>/<stage name>/.
     void begin_stage(const StageConfig& stage);
@@ -43,6 +49,7 @@ private:
     std::filesystem::path run_dir_, stage_dir_;
     std::string stage_name_;
     MetricsLogger& metrics_;
+    DistributedWorld& world_;
     std::map<std::string, std::string> artifacts_;
 };
 

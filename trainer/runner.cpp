@@ -12,6 +12,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "trainer/distributed.h"
 #include "trainer/run_context.h"
 
 namespace anvil {
@@ -61,6 +62,8 @@ void run_experiment(const Experiment& exp, const std::vector<StageKind>& kinds) 
     const int threads = exp.run.threads > 0 ? exp.run.threads : default_thread_count();
     at::set_num_threads(threads);
     at::manual_seed(static_cast<uint64_t>(exp.run.seed));
+    auto world = DistributedWorld::connect(WorldInfo::from_environment(), /*cuda=*/false);
+    const bool main_rank = world->is_main();
 
     const fs::path run_dir = fs::path(exp.run.output_dir) / exp.run.name;
     const fs::path state_file = run_dir / "stages.json";
@@ -74,20 +77,24 @@ void run_experiment(const Experiment& exp, const std::vector<StageKind>& kinds) 
                                  " is '", completed[i].name, "' of kind '", completed[i].kind,
                                  "'); choose another run.name or move the directory aside"));
     }
-    fs::create_directories(run_dir);
-    log::add_file((run_dir / "log.txt").string());
-    const std::string resolved = render_experiment(exp);
-    if (!completed.empty() && fs::exists(run_dir / "config.toml") && read_file(run_dir / "config.toml") != resolved) {
-        write_file_atomic(run_dir / "config.previous.toml", read_file(run_dir / "config.toml"));
-        log::warn("the config differs from the one ", run_dir.string(), " was started with (kept as config.previous.toml); ",
-                  "completed stages are not redone");
+    world->barrier();  // every rank has read the run state before rank 0 changes it
+    if (main_rank) {
+        fs::create_directories(run_dir);
+        log::add_file((run_dir / "log.txt").string());
+        const std::string resolved = render_experiment(exp);
+        if (!completed.empty() && fs::exists(run_dir / "config.toml") && read_file(run_dir / "config.toml") != resolved) {
+            write_file_atomic(run_dir / "config.previous.toml", read_file(run_dir / "config.toml"));
+            log::warn("the config differs from the one ", run_dir.string(), " was started with (kept as config.previous.toml); ",
+                      "completed stages are not redone");
+        }
+        write_file_atomic(run_dir / "config.toml", resolved);
+        log::info("run ", exp.run.name, ": ", exp.stages.size(), " stage(s), directory ", run_dir.string(), ", ",
+                  world->world_size(), " rank(s) with ", threads, " thread(s) each, seed ", exp.run.seed);
     }
-    write_file_atomic(run_dir / "config.toml", resolved);
-    log::info("run ", exp.run.name, ": ", exp.stages.size(), " stage(s), directory ", run_dir.string(), ", ", threads,
-              " thread(s), seed ", exp.run.seed);
+    world->barrier();
 
-    MetricsLogger metrics(run_dir, exp.logging.tensorboard);
-    RunContext ctx(exp, run_dir, metrics);
+    MetricsLogger metrics = main_rank ? MetricsLogger(run_dir, exp.logging.tensorboard) : MetricsLogger();
+    RunContext ctx(exp, run_dir, metrics, *world);
     const auto run_start = std::chrono::steady_clock::now();
     for (size_t i = 0; i < exp.stages.size(); ++i) {
         const StageConfig& stage = *exp.stages[i];
@@ -97,21 +104,30 @@ void run_experiment(const Experiment& exp, const std::vector<StageKind>& kinds) 
                       format_duration(completed[i].seconds), "); skipping");
             continue;
         }
-        log::info("stage ", i + 1, "/", exp.stages.size(), " '", stage.name, "' (", stage.kind, ")");
+        const StageKind& kind = find_stage_kind(kinds, stage.kind);
+        const bool runs_here = kind.all_ranks || main_rank;
+        if (runs_here) log::info("stage ", i + 1, "/", exp.stages.size(), " '", stage.name, "' (", stage.kind, ")");
         ctx.begin_stage(stage);
         const auto start = std::chrono::steady_clock::now();
         auto before = ctx.artifacts();
-        find_stage_kind(kinds, stage.kind).run(stage, ctx);
+        if (runs_here) kind.run(stage, ctx);
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        CompletedStage record{stage.name, stage.kind, {}, seconds};
-        for (const auto& [name, value] : ctx.artifacts())
-            if (!before.count(name) || before.at(name) != value) record.artifacts[name] = value;
-        completed.push_back(record);
-        write_completed(state_file, completed);
-        log::info("stage '", stage.name, "' done in ", format_duration(seconds));
+        if (main_rank) {
+            CompletedStage record{stage.name, stage.kind, {}, seconds};
+            for (const auto& [name, value] : ctx.artifacts())
+                if (!before.count(name) || before.at(name) != value) record.artifacts[name] = value;
+            completed.push_back(record);
+            write_completed(state_file, completed);
+            log::info("stage '", stage.name, "' done in ", format_duration(seconds));
+        }
+        world->barrier();
+        if (!main_rank) {  // take over what rank 0 published
+            completed = read_completed(state_file);
+            for (const auto& [name, value] : completed.at(i).artifacts) ctx.publish(name, value);
+        }
     }
     double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-    log::info("run ", exp.run.name, " complete in ", format_duration(total), "; outputs in ", run_dir.string());
+    if (main_rank) log::info("run ", exp.run.name, " complete in ", format_duration(total), "; outputs in ", run_dir.string());
     log::close_file();
 }
 

@@ -4,9 +4,11 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -33,6 +35,24 @@ double resident_memory_gb() {
 }
 
 std::string optimizer_file(int rank) { return str("optimizer-rank-", rank, ".safetensors"); }
+
+// Fault injection for crash-recovery tests: ANVIL_FAULT_KILL_AFTER_STEP=<step>[:<rank>] makes that rank (any
+// rank when omitted) kill itself with SIGKILL once step <step> is complete, on the first attempt only
+// (TORCHELASTIC_RESTART_COUNT unset or 0), as a crashed machine would.
+void maybe_inject_fault(int64_t step, int rank) {
+    const char* spec = std::getenv("ANVIL_FAULT_KILL_AFTER_STEP");
+    if (!spec) return;
+    const char* restarts = std::getenv("TORCHELASTIC_RESTART_COUNT");
+    if (restarts && std::string(restarts) != "0") return;
+    std::string text = spec;
+    const auto colon = text.find(':');
+    const int64_t at_step = std::atoll(text.substr(0, colon).c_str());
+    const int at_rank = colon == std::string::npos ? rank : std::atoi(text.c_str() + colon + 1);
+    if (step == at_step && rank == at_rank) {
+        log::warn("ANVIL_FAULT_KILL_AFTER_STEP: killing rank ", rank, " after step ", step);
+        raise(SIGKILL);
+    }
+}
 
 }  // namespace
 
@@ -66,6 +86,10 @@ void TrainingLoop::run(const TrainingHooks& hooks) {
     const LrSchedule schedule{options_.lr_schedule, options_.lr, options_.warmup_steps, options_.max_steps,
                               options_.min_lr_ratio};
     const int64_t first_step = resume(hooks);
+    if (hooks.evaluate && first_step == 0) {  // the baseline every later evaluation compares with
+        Metrics baseline = hooks.evaluate();
+        if (rank == 0) ctx_.log_metrics(0, baseline);
+    }
     auto progress = ctx_.progress(options_.max_steps, "steps");
     if (first_step > 0) progress->update(first_step, {});
     int64_t bad_steps = 0;
@@ -120,6 +144,7 @@ void TrainingLoop::run(const TrainingHooks& hooks) {
         if (rank == 0) ctx_.log_metrics(done, metrics);
         progress->update(done, {{"loss", metrics[0].second}, {"lr", lr}});
         if ((options_.checkpoint_every > 0 && done % options_.checkpoint_every == 0) || last) save_checkpoint(done, hooks);
+        maybe_inject_fault(done, world_ ? world_->rank() : 0);
     }
     progress->finish();
     optimizer_ = nullptr;
