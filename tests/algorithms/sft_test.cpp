@@ -1,7 +1,8 @@
 // Integration tests of SFT through the `anvil` binary on a tiny generated task: held-out loss goes down;
 // resume is exact (10 steps straight == 5 steps, kill -9, 5 resumed steps; parameters bitwise equal) with 1
 // rank and with 2 ranks under ZeRO-1; and under `anvilrun --max-restarts` a killed rank is restarted from the
-// last checkpoint and the job ends with the same parameters as an uninterrupted one.
+// last checkpoint and the job ends with the same parameters as an uninterrupted one; torchrun --no-python runs
+// the same job as anvilrun.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -124,6 +125,25 @@ TEST_F(Sft, TwoRanksWithZero1ResumeExactlyAndSurviveAKilledRank) {
         << output;
     EXPECT_NE(output.find("rank 1 failed with signal 9"), std::string::npos) << output;
     EXPECT_TRUE(weights("two") == weights("restarted"));
+}
+
+TEST_F(Sft, TorchrunNoPythonLaunchesTheNativeBinary) {
+    // torchrun comes with the pinned torch wheel, beside the Python that scripts/setup.sh prepared.
+    const std::string torchrun = (fs::path(ANVIL_PYTHON).parent_path() / "torchrun").string();
+    ASSERT_TRUE(fs::exists(torchrun)) << torchrun;
+    const std::string args = " --set stage.sft.micro_batch_size=4 --set stage.sft.zero1=true --set run.output_dir=" +
+                             (dir / "runs").string();
+    ASSERT_EQ(shell(kBin + "anvilrun --standalone --nproc-per-node 2 " + kBin + "anvil run " + (dir / "sft.toml").string() +
+                        args + " --set run.name=anvilrun",
+                    &output),
+              0)
+        << output;
+    ASSERT_EQ(shell(torchrun + " --standalone --nproc-per-node 2 --no-python " + kBin + "anvil run " +
+                        (dir / "sft.toml").string() + args + " --set run.name=torchrun",
+                    &output),
+              0)
+        << output;
+    EXPECT_TRUE(weights("anvilrun") == weights("torchrun")) << "the two launchers must give the same job";
 }
 
 }  // namespace anvil
