@@ -11,5 +11,8 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S . -B "$build" -DCMAKE_PREFIX_PATH="$torch_cmake" -DANVIL_PYTHON="$venv/bin/python" \
         ${ANVIL_CMAKE_ARGS:-} >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
 fi
+# ccache across clones and with the precompiled LibTorch header (ccache skips PCH users without these).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 jobs=${ANVIL_JOBS:-$(nproc)}
 cmake --build "$build" -j "$jobs" "$@"
