@@ -37,13 +37,6 @@ const cli::Command kCommand{
     "Dynamic rendezvous (--rdzv-backend c10d) is torchrun's: use torchrun --no-python for that.",
     /*trailing_command=*/true};
 
-int parse_int(const cli::Args& args, const std::string& flag, int fallback, int min_value) {
-    double v = args.get_number(flag, fallback);
-    if (v != static_cast<int>(v) || v < min_value)
-        throw UsageError(str("--", flag, ": expected an integer >= ", min_value, ", got ", args.get(flag)));
-    return static_cast<int>(v);
-}
-
 int count_gpus() {
     int n = 0;
     while (std::filesystem::exists(str("/dev/nvidia", n))) ++n;
@@ -59,7 +52,7 @@ int nproc_per_node(const cli::Args& args) {
         return count_gpus();
     }
     if (v == "auto") return count_gpus() > 0 ? count_gpus() : cores;
-    return parse_int(args, "nproc-per-node", 1, 1);
+    return static_cast<int>(args.get_integer("nproc-per-node", 1, 1));
 }
 
 int run(int argc, char** argv) {
@@ -73,14 +66,14 @@ int run(int argc, char** argv) {
     std::string nnodes = args.get("nnodes", "1");
     if (nnodes.find(':') != std::string::npos)
         throw UsageError("--nnodes MIN:MAX needs elastic rendezvous; anvilrun supports a fixed number of nodes");
-    o.nnodes = parse_int(args, "nnodes", 1, 1);
-    o.node_rank = parse_int(args, "node-rank", 0, 0);
+    o.nnodes = static_cast<int>(args.get_integer("nnodes", 1, 1));
+    o.node_rank = static_cast<int>(args.get_integer("node-rank", 0, 0));
     if (o.node_rank >= o.nnodes) throw UsageError(str("--node-rank ", o.node_rank, " must be below --nnodes ", o.nnodes));
     o.master_addr = args.get("master-addr", o.master_addr);
-    o.master_port = parse_int(args, "master-port", o.master_port, 1);
+    o.master_port = static_cast<int>(args.get_integer("master-port", o.master_port, 1));
     o.standalone = args.has("standalone");
     if (o.standalone && o.nnodes > 1) throw UsageError("--standalone is for a single node");
-    o.max_restarts = parse_int(args, "max-restarts", 0, 0);
+    o.max_restarts = static_cast<int>(args.get_integer("max-restarts", 0, 0));
     o.log_dir = args.get("log-dir");
     o.run_id = args.get("run-id", "none");
     o.command = args.positionals;

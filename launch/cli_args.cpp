@@ -35,6 +35,13 @@ double Args::get_number(const std::string& flag, double fallback) const {
     return x;
 }
 
+int64_t Args::get_integer(const std::string& flag, int64_t fallback, int64_t min_value) const {
+    double v = get_number(flag, static_cast<double>(fallback));
+    if (v != static_cast<double>(static_cast<int64_t>(v)) || v < static_cast<double>(min_value))
+        throw UsageError(str("--", flag, ": expected an integer >= ", min_value, ", got ", get(flag)));
+    return static_cast<int64_t>(v);
+}
+
 Args parse(const Command& command, int argc, char** argv, int first) {
     Args args;
     std::vector<std::string> flag_names;

@@ -4,6 +4,7 @@
 // Nothing here knows what the commands do.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -40,6 +41,8 @@ public:
     std::string required(const std::string& flag) const;
     const std::vector<std::string>& all(const std::string& flag) const;
     double get_number(const std::string& flag, double fallback) const;
+    // An integer flag >= min_value (UsageError naming the flag otherwise).
+    int64_t get_integer(const std::string& flag, int64_t fallback, int64_t min_value) const;
 };
 
 // Parses argv[first..argc). Throws UsageError on unknown flags, missing values or positionals.

@@ -38,23 +38,12 @@ const cli::Command kEvalCommand{
     },
     "The same evaluation runs inside experiments as the \"eval\" stage kind (configs/REFERENCE.md)."};
 
-namespace {
-
-int64_t integer(const cli::Args& args, const std::string& flag, int64_t fallback, int64_t min_value) {
-    double v = args.get_number(flag, static_cast<double>(fallback));
-    if (v != static_cast<double>(static_cast<int64_t>(v)) || v < static_cast<double>(min_value))
-        throw UsageError(str("--", flag, ": expected an integer >= ", min_value, ", got ", args.get(flag)));
-    return static_cast<int64_t>(v);
-}
-
-}  // namespace
-
 int eval_command(const cli::Args& args) {
     EvalOptions o;
     o.model = args.required("model");
     o.tasks.path = args.required("tasks");
     o.tasks.format = args.get("format", "fields");
-    o.tasks.limit = integer(args, "limit", 0, 0);
+    o.tasks.limit = args.get_integer("limit", 0, 0);
     config::Diagnostics diag;
     config::Table env_table = {{"name", config::Value{args.get("env", "math"), {}}}};
     o.environment = env::read_environment_spec(env_table, {}, "--env", diag);
@@ -62,7 +51,7 @@ int eval_command(const cli::Args& args) {
     o.prompt_template = args.get("prompt-template", o.prompt_template);
     if (o.prompt_template.find("{prompt}") == std::string::npos) throw UsageError("--prompt-template must contain {prompt}");
     o.chat_template = args.has("chat") ? "auto" : "";
-    o.samples = integer(args, "samples", 0, 0);
+    o.samples = args.get_integer("samples", 0, 0);
     o.pass_k.clear();
     for (const auto& k : args.all("k")) {
         char* end = nullptr;
@@ -72,11 +61,11 @@ int eval_command(const cli::Args& args) {
     }
     if (o.pass_k.empty() && o.samples > 0) o.pass_k = {1};
     o.temperature = args.get_number("temperature", o.temperature);
-    o.max_new_tokens = integer(args, "max-new-tokens", o.max_new_tokens, 1);
+    o.max_new_tokens = args.get_integer("max-new-tokens", o.max_new_tokens, 1);
     o.stop = args.all("stop");
-    o.batch_size = integer(args, "batch-size", o.batch_size, 1);
-    o.seed = integer(args, "seed", 0, 0);
-    if (args.has("threads")) at::set_num_threads(static_cast<int>(integer(args, "threads", 1, 1)));
+    o.batch_size = args.get_integer("batch-size", o.batch_size, 1);
+    o.seed = args.get_integer("seed", 0, 0);
+    if (args.has("threads")) at::set_num_threads(static_cast<int>(args.get_integer("threads", 1, 1)));
     const std::string dtype = args.get("dtype", "float32");
     if (dtype != "float32" && dtype != "bfloat16") throw UsageError("--dtype: expected float32 or bfloat16");
 

@@ -60,13 +60,6 @@ at::ScalarType parse_dtype(const std::string& name) {
     throw UsageError(str("--dtype: '", name, "' is not float32 or bfloat16"));
 }
 
-int64_t integer_flag(const cli::Args& args, const std::string& flag, int64_t fallback, int64_t min_value) {
-    double v = args.get_number(flag, static_cast<double>(fallback));
-    if (v != static_cast<double>(static_cast<int64_t>(v)) || v < static_cast<double>(min_value))
-        throw UsageError(str("--", flag, ": expected an integer >= ", min_value, ", got ", args.get(flag)));
-    return static_cast<int64_t>(v);
-}
-
 }  // namespace
 
 int generate_command(const cli::Args& args) {
@@ -79,19 +72,19 @@ int generate_command(const cli::Args& args) {
         });
     }
     if (prompts.empty()) throw UsageError("anvil generate: give at least one --prompt or a --prompts file");
-    if (args.has("threads")) at::set_num_threads(static_cast<int>(integer_flag(args, "threads", 1, 1)));
+    if (args.has("threads")) at::set_num_threads(static_cast<int>(args.get_integer("threads", 1, 1)));
     std::string chat = args.has("chat-template") ? args.get("chat-template") : args.has("chat") ? "auto" : "";
     TextGenerator generator = TextGenerator::load(args.required("model"), parse_dtype(args.get("dtype", "float32")), chat);
     RolloutOptions options = generator.default_options();
-    options.max_new_tokens = integer_flag(args, "max-new-tokens", options.max_new_tokens, 1);
+    options.max_new_tokens = args.get_integer("max-new-tokens", options.max_new_tokens, 1);
     options.sampling.temperature = args.get_number("temperature", options.sampling.temperature);
-    options.sampling.top_k = integer_flag(args, "top-k", options.sampling.top_k, 0);
+    options.sampling.top_k = args.get_integer("top-k", options.sampling.top_k, 0);
     options.sampling.top_p = args.get_number("top-p", options.sampling.top_p);
     options.sampling.min_p = args.get_number("min-p", options.sampling.min_p);
     options.sampling.validate();
-    options.seed = static_cast<uint64_t>(integer_flag(args, "seed", 0, 0));
+    options.seed = static_cast<uint64_t>(args.get_integer("seed", 0, 0));
     options.stop_strings = args.all("stop");
-    const int64_t samples = integer_flag(args, "num-samples", 1, 1);
+    const int64_t samples = args.get_integer("num-samples", 1, 1);
     std::vector<std::string> batch;
     for (const auto& p : prompts)
         for (int64_t s = 0; s < samples; ++s) batch.push_back(p);
@@ -119,7 +112,7 @@ int generate_command(const cli::Args& args) {
 int model_init_command(const cli::Args& args) {
     ModelConfig config = load_model_config(args.required("config"));
     at::ScalarType dtype = parse_dtype(args.get("dtype", "float32"));
-    Transformer model = init_random_model(config, static_cast<uint64_t>(integer_flag(args, "seed", 0, 0)),
+    Transformer model = init_random_model(config, static_cast<uint64_t>(args.get_integer("seed", 0, 0)),
                                           at::TensorOptions().dtype(dtype));
     SaveOptions save;
     if (args.has("tokenizer")) save.tokenizer_source = args.get("tokenizer");

@@ -4,7 +4,6 @@
 // last checkpoint and the job ends with the same parameters as an uninterrupted one; torchrun --no-python runs
 // the same job as anvilrun.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -12,6 +11,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/text.h"
+#include "tests/support/process.h"
 
 namespace anvil {
 namespace fs = std::filesystem;
@@ -51,15 +51,10 @@ checkpoint_every = 5
 eval_every = 5
 )";
 
-int shell(const std::string& cmd, std::string* output = nullptr) {
-    FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    int status = pclose(pipe);
-    if (output) *output = out;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+int shell(const std::string& cmd, std::string* output) {
+    auto result = testing_support::run_command(cmd);
+    *output = result.output;
+    return result.code;
 }
 
 class Sft : public ::testing::Test {

@@ -2,31 +2,21 @@
 // 1 runtime), one-line errors naming file:line:col and key with suggestions, every shipped config passing
 // `anvil config check`, configs/REFERENCE.md being current, and a real run producing its run directory.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
 
 #include "core/files.h"
+#include "tests/support/process.h"
 
 namespace anvil {
 namespace fs = std::filesystem;
 namespace {
 
-struct Result {
-    int code;
-    std::string output;  // stdout and stderr together
-};
+using Result = testing_support::CommandResult;
 
 Result anvil(const std::string& args) {
-    std::string cmd = std::string(ANVIL_BINARY_DIR) + "/bin/anvil " + args + " 2>&1";
-    FILE* pipe = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    int status = pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+    return testing_support::run_command(std::string(ANVIL_BINARY_DIR) + "/bin/anvil " + args);
 }
 
 class Cli : public ::testing::Test {

@@ -2,7 +2,6 @@
 // parameters as 1 rank with batch 2B (within 1e-6), with and without ZeRO-1; the same as a two-"node" job of
 // two anvilrun processes; and anvilrun's restart after a killed rank, exit codes and log files.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -14,6 +13,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "launch/launcher.h"
+#include "tests/support/process.h"
 
 namespace anvil {
 namespace fs = std::filesystem;
@@ -21,20 +21,9 @@ namespace {
 
 const std::string kBin = std::string(ANVIL_BINARY_DIR) + "/bin/";
 
-struct Outcome {
-    int code;
-    std::string output;
-};
+using Outcome = testing_support::CommandResult;
 
-Outcome sh(const std::string& cmd) {
-    FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    int status = pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+Outcome sh(const std::string& cmd) { return testing_support::run_command(cmd); }
 
 std::vector<double> read_doubles(const fs::path& p) {
     std::string bytes = read_file(p);
