@@ -92,6 +92,8 @@ std::vector<Completion> generate(TransformerImpl& model, const std::vector<std::
 
         at::Tensor feed = at::full({batch, 1}, options.pad_token_id, at::kLong);
         at::Tensor feed_mask = at::zeros({batch, 1}, at::kLong);
+        int64_t* feed_ptr = feed.data_ptr<int64_t>();
+        int64_t* feed_mask_ptr = feed_mask.data_ptr<int64_t>();
         for (int64_t b = 0; b < batch; ++b) {
             if (finished[b]) continue;
             Completion& c = out[b];
@@ -102,8 +104,8 @@ std::vector<Completion> generate(TransformerImpl& model, const std::vector<std::
                 finished[b] = true;
                 --running;
             } else {
-                feed[b][0] = next_ptr[b];
-                feed_mask[b][0] = 1;
+                feed_ptr[b] = next_ptr[b];
+                feed_mask_ptr[b] = 1;
             }
         }
         if (running == 0) break;

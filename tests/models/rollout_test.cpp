@@ -46,7 +46,7 @@ TEST(Rollout, LogprobsEqualTrainingForwardAcrossMicroBatches) {
         o.sampling.temperature = 0.8;  // filters change what is sampled, never what is recorded
         o.sampling.top_k = 30;
         o.sampling.top_p = 0.95;
-        o.eos_token_ids = {5, 6, 7, 8};
+        o.eos_token_ids = {5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
         o.seed = 3;
         auto prompts = test_prompts();
         auto completions = generate(*model, prompts, o);
@@ -175,6 +175,12 @@ TEST(Sampling, DrawsFromTheTemperedDistribution) {
     at::Tensor freq = at::bincount(draws, {}, 3).to(at::kFloat) / 20000.0;
     at::Tensor expect = at::softmax(at::log(probs) / 2.0, 0);
     EXPECT_TRUE(at::allclose(freq, expect, 0.0, 0.02)) << freq;
+    p.temperature = 1.0;
+    p.top_k = 2;
+    draws = sample_tokens(logits, p, gen);
+    EXPECT_EQ(draws.max().item<int64_t>(), 1);  // filtered tokens are never drawn
+    freq = at::bincount(draws, {}, 3).to(at::kFloat) / 20000.0;
+    EXPECT_TRUE(at::allclose(freq, at::tensor({2.0 / 3, 1.0 / 3, 0.0}, at::kFloat), 0.0, 0.02)) << freq;
     p.temperature = 0.0;
     EXPECT_TRUE(at::equal(sample_tokens(logits.narrow(0, 0, 2), p, gen), at::zeros({2}, at::kLong)));
 }
