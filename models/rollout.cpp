@@ -35,9 +35,12 @@ std::optional<FinishReason> stop_reason(const Completion& c, const RolloutOption
 
 const char* finish_reason_name(FinishReason reason) {
     switch (reason) {
-        case FinishReason::eos: return "eos";
-        case FinishReason::stop: return "stop";
-        case FinishReason::length: return "length";
+        case FinishReason::eos:
+            return "eos";
+        case FinishReason::stop:
+            return "stop";
+        case FinishReason::length:
+            return "length";
     }
     return "unknown";
 }

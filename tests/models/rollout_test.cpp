@@ -161,7 +161,8 @@ TEST(Batching, CompletionTargetsAreShiftedAndMasked) {
     CompletionBatch b = make_completion_batch({{1, 2, 3}, {4}}, {{5, 6}, {}}, 9);
     EXPECT_TRUE(at::equal(b.input_ids, at::tensor({1, 2, 3, 5, 6, 4, 9, 9, 9, 9}, at::kLong).view({2, 5})));
     EXPECT_TRUE(at::equal(b.attention_mask, at::tensor({1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, at::kLong).view({2, 5})));
-    EXPECT_TRUE(at::equal(b.targets, at::tensor({-100, -100, 5, 6, -100, -100, -100, -100, -100, -100}, at::kLong).view({2, 5})));
+    EXPECT_TRUE(at::equal(b.targets,
+                          at::tensor({-100, -100, 5, 6, -100, -100, -100, -100, -100, -100}, at::kLong).view({2, 5})));
     auto rows = completion_logprobs(at::arange(10, at::kFloat).view({2, 5}), b);
     EXPECT_EQ(rows[0], (std::vector<float>{2, 3}));
     EXPECT_TRUE(rows[1].empty());
@@ -172,10 +173,10 @@ TEST(Sampling, FiltersKeepTheRightTokens) {
     at::Tensor logits = at::log(at::tensor({0.5, 0.2, 0.15, 0.1, 0.05}, at::kFloat)).unsqueeze(0);
     auto kept = [&](SamplingParams p) { return filter_logits(logits, p).isfinite()[0].sum().item<int64_t>(); };
     EXPECT_EQ(kept({1.0, 2, 1.0, 0.0}), 2);
-    EXPECT_EQ(kept({1.0, 0, 0.7, 0.0}), 2);    // 0.5 + 0.2 reaches 0.7
+    EXPECT_EQ(kept({1.0, 0, 0.7, 0.0}), 2);  // 0.5 + 0.2 reaches 0.7
     EXPECT_EQ(kept({1.0, 0, 0.71, 0.0}), 3);
     EXPECT_EQ(kept({1.0, 0, 0.3, 0.0}), 1);
-    EXPECT_EQ(kept({1.0, 0, 1.0, 0.3}), 3);    // >= 0.3 * 0.5
+    EXPECT_EQ(kept({1.0, 0, 1.0, 0.3}), 3);  // >= 0.3 * 0.5
     EXPECT_EQ(kept({1.0, 0, 1.0, 0.0}), 5);
     SamplingParams bad;
     bad.top_p = 0.0;

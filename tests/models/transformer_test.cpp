@@ -30,7 +30,8 @@ TEST_P(TransformerTest, LeftAndRightPaddingMatchUnpaddedRows) {
     at::Tensor a = at::randint(3, 97, {6}, at::kLong), b = at::randint(3, 97, {3}, at::kLong);
     at::Tensor la = row_logits(model, a), lb = row_logits(model, b);
     at::Tensor pad = at::zeros({3}, at::kLong);
-    at::Tensor ones = at::ones({6}, at::kLong), zeros = at::zeros({3}, at::kLong), short_ones = at::ones({3}, at::kLong);
+    at::Tensor ones = at::ones({6}, at::kLong), zeros = at::zeros({3}, at::kLong),
+               short_ones = at::ones({3}, at::kLong);
     for (bool left : {true, false}) {
         at::Tensor ids = at::stack({a, left ? at::cat({pad, b}) : at::cat({b, pad})});
         at::Tensor mask = at::stack({ones, left ? at::cat({zeros, short_ones}) : at::cat({short_ones, zeros})});
@@ -111,7 +112,8 @@ TEST(Transformer, Llama3RopeScalingMatchesReferenceValues) {
     c.rope_scaling.factor = 8.0;
     c.rope_scaling.original_max_position_embeddings = 64;
     // transformers' _compute_llama3_parameters for these values.
-    at::Tensor expect = at::tensor({1.0, 0.004700753837823868, 0.00017677668074611574, 6.647869668086059e-06}, at::kFloat);
+    at::Tensor expect =
+        at::tensor({1.0, 0.004700753837823868, 0.00017677668074611574, 6.647869668086059e-06}, at::kFloat);
     EXPECT_TRUE(at::allclose(rope_inv_freq(c), expect, 1e-5, 1e-8)) << rope_inv_freq(c);
 }
 
@@ -163,8 +165,9 @@ TEST(TokenLogprobs, MatchLogSoftmaxInValueAndGradient) {
         return std::make_pair(h.grad().clone(), w.grad().clone());
     };
     auto [gh, gw] = grads(chunked_token_logprobs(h, w, targets, 4));
-    auto [rh, rw] = grads(at::log_softmax(at::linear(h, w), -1).gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1) *
-                          valid.to(at::kFloat));
+    auto [rh, rw] =
+        grads(at::log_softmax(at::linear(h, w), -1).gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1) *
+              valid.to(at::kFloat));
     EXPECT_TRUE(at::allclose(gh, rh, 1e-5, 1e-6));
     EXPECT_TRUE(at::allclose(gw, rw, 1e-5, 1e-6));
 }
