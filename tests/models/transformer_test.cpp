@@ -99,6 +99,20 @@ TEST(Transformer, ParameterNamesAreHF) {
     EXPECT_FALSE(has("lm_head.weight"));  // tied
 }
 
+TEST(Transformer, LlamaAttentionBiasAndMistralSlidingWindow) {
+    ModelConfig c = tiny_config("llama");
+    c.attention_bias = true;
+    std::vector<std::string> names;
+    for (auto& [n, t] : init_random_model(c, 1)->hf_parameters()) names.push_back(n);
+    EXPECT_NE(std::find(names.begin(), names.end(), "model.layers.0.self_attn.o_proj.bias"), names.end());
+    c = tiny_config("mistral");
+    c.sliding_window = 4;
+    Transformer m = init_random_model(c, 1);
+    at::NoGradGuard no_grad;
+    EXPECT_EQ(m->forward(at::ones({1, 4}, at::kLong)).size(1), 4);
+    EXPECT_THROW(m->forward(at::ones({1, 5}, at::kLong)), Error);
+}
+
 TEST(Transformer, PositionsRestartPerDocument) {
     at::Tensor docs = at::tensor({4, 4, 7, 7, 7, 1}, at::kLong).unsqueeze(0);
     EXPECT_TRUE(at::equal(positions_from_documents(docs), at::tensor({0, 1, 0, 1, 2, 0}, at::kLong).unsqueeze(0)));
