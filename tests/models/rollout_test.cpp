@@ -82,6 +82,27 @@ TEST(Rollout, Bf16LogprobsStayCloseToTrainingForward) {
     EXPECT_LT(worst, 0.02);
 }
 
+TEST(Rollout, BatchCompactionKeepsEveryCompletion) {
+    // Many EOS ids: most rows stop early, so the batch is compacted; each row must match its prompt run alone.
+    Transformer model = init_random_model(tiny_config("llama"), 8);
+    RolloutOptions o;
+    o.max_new_tokens = 10;
+    o.sampling.temperature = 0.0;
+    for (int64_t id = 10; id < 40; ++id) o.eos_token_ids.push_back(id);
+    auto prompts = test_prompts();
+    auto batched = generate(*model, prompts, o);
+    std::vector<size_t> lengths;
+    for (const auto& c : batched) lengths.push_back(c.tokens.size());
+    std::sort(lengths.begin(), lengths.end());
+    ASSERT_LT(lengths[2], lengths[4]) << "no compaction happened; pick other EOS ids";
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        auto alone = generate(*model, {prompts[i]}, o)[0];
+        EXPECT_EQ(batched[i].tokens, alone.tokens) << i;
+        EXPECT_EQ(batched[i].finish_reason, alone.finish_reason) << i;
+        for (size_t t = 0; t < alone.logprobs.size(); ++t) EXPECT_NEAR(batched[i].logprobs[t], alone.logprobs[t], 1e-5);
+    }
+}
+
 TEST(Rollout, SameSeedSameCompletions) {
     Transformer model = init_random_model(tiny_config("qwen2"), 4);
     RolloutOptions o;
