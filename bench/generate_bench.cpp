@@ -41,20 +41,28 @@ int run(int argc, char** argv) {
         std::string a = argv[i];
         if (i + 1 >= argc) throw anvil::UsageError("missing value after " + a);
         std::string v = argv[++i];
-        if (a == "--model") model_dir = v;
-        else if (a == "--batch") batch = std::stoll(v);
-        else if (a == "--prompt") prompt = std::stoll(v);
-        else if (a == "--new") fresh = std::stoll(v);
-        else if (a == "--threads") threads = std::stoll(v);
-        else if (a == "--device") device = v;
-        else if (a == "--dtype") dtype = v;
-        else if (a == "--seed") seed = std::stoll(v);
-        else throw anvil::UsageError("unknown flag " + a);
+        if (a == "--model")
+            model_dir = v;
+        else if (a == "--batch")
+            batch = std::stoll(v);
+        else if (a == "--prompt")
+            prompt = std::stoll(v);
+        else if (a == "--new")
+            fresh = std::stoll(v);
+        else if (a == "--threads")
+            threads = std::stoll(v);
+        else if (a == "--device")
+            device = v;
+        else if (a == "--dtype")
+            dtype = v;
+        else if (a == "--seed")
+            seed = std::stoll(v);
+        else
+            throw anvil::UsageError("unknown flag " + a);
     }
     at::set_num_threads(static_cast<int>(threads));
-    at::TensorOptions options = at::TensorOptions()
-                                    .dtype(dtype == "bfloat16" ? at::kBFloat16 : at::kFloat)
-                                    .device(at::Device(device));
+    at::TensorOptions options =
+        at::TensorOptions().dtype(dtype == "bfloat16" ? at::kBFloat16 : at::kFloat).device(at::Device(device));
     anvil::Transformer model = model_dir.empty() ? anvil::init_random_model(bench_config(), 1, options)
                                                  : anvil::load_checkpoint(model_dir, options).model;
     int64_t params = 0;
@@ -77,11 +85,12 @@ int run(int argc, char** argv) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     int64_t tokens = 0;
     for (const auto& c : out) tokens += static_cast<int64_t>(c.tokens.size());
-    std::printf("anvil_generate tokens_per_s=%.1f seconds=%.3f tokens=%lld params=%lld batch=%lld prompt=%lld "
-                "threads=%lld device=%s dtype=%s\n",
-                tokens / seconds, seconds, static_cast<long long>(tokens), static_cast<long long>(params),
-                static_cast<long long>(batch), static_cast<long long>(prompt), static_cast<long long>(threads),
-                device.c_str(), dtype.c_str());
+    std::printf(
+        "anvil_generate tokens_per_s=%.1f seconds=%.3f tokens=%lld params=%lld batch=%lld prompt=%lld "
+        "threads=%lld device=%s dtype=%s\n",
+        tokens / seconds, seconds, static_cast<long long>(tokens), static_cast<long long>(params),
+        static_cast<long long>(batch), static_cast<long long>(prompt), static_cast<long long>(threads), device.c_str(),
+        dtype.c_str());
     return 0;
 }
 

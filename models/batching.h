@@ -1,6 +1,7 @@
 // Turns (prompt, completion) token sequences into the right-padded tensors a training forward takes, with
 // next-token targets on completion tokens only, so that
-//     hidden = model->forward(b.input_ids, {.attention_mask = b.attention_mask});
+//     ForwardArgs args; args.attention_mask = b.attention_mask;
+//     hidden = model->forward(b.input_ids, args);
 //     logp   = model->token_logprobs(hidden, b.targets);      // [B, L]; 0 where targets < 0
 // gives at [i, t] the log-prob of completion token t + 1 of row i — the numbers models/rollout.h recorded.
 // Not here: loss maths (algorithms/), packing several documents per row (ForwardArgs::document_ids).

@@ -58,10 +58,14 @@ std::string shard_name(size_t k, size_t n) {
 
 std::string dtype_config_name(at::ScalarType t) {
     switch (t) {
-        case at::kFloat: return "float32";
-        case at::kBFloat16: return "bfloat16";
-        case at::kHalf: return "float16";
-        default: throw Error(str("save_checkpoint: unsupported model dtype ", c10::toString(t)));
+        case at::kFloat:
+            return "float32";
+        case at::kBFloat16:
+            return "bfloat16";
+        case at::kHalf:
+            return "float16";
+        default:
+            throw Error(str("save_checkpoint: unsupported model dtype ", c10::toString(t)));
     }
 }
 
@@ -69,8 +73,8 @@ std::string dtype_config_name(at::ScalarType t) {
 
 const std::vector<std::string>& tokenizer_file_names() {
     static const std::vector<std::string> names = {
-        "tokenizer.json",   "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
-        "vocab.json",       "merges.txt",            "tokenizer.model",         "added_tokens.json"};
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja", "vocab.json",
+        "merges.txt",     "tokenizer.model",       "added_tokens.json"};
     return names;
 }
 
@@ -110,7 +114,7 @@ Checkpoint load_checkpoint(const fs::path& dir, at::TensorOptions options) {
     Checkpoint c;
     c.config = load_model_config(dir / "config.json");
     c.generation = fs::exists(dir / "generation_config.json") ? load_generation_config(dir / "generation_config.json")
-                                                               : generation_config_from_model(c.config);
+                                                              : generation_config_from_model(c.config);
     c.model = Transformer(c.config, options);
     load_weights(*c.model, dir);
     return c;

@@ -68,8 +68,8 @@ public:
 
 at::Tensor chunked_token_logprobs(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets,
                                   int64_t chunk_tokens) {
-    ANVIL_CHECK(hidden.dim() >= 1 && hidden.size(-1) == weight.size(1), "token_logprobs: hidden size ",
-                hidden.sizes(), " does not match the LM head ", weight.sizes());
+    ANVIL_CHECK(hidden.dim() >= 1 && hidden.size(-1) == weight.size(1), "token_logprobs: hidden size ", hidden.sizes(),
+                " does not match the LM head ", weight.sizes());
     ANVIL_CHECK(targets.sizes() == hidden.sizes().slice(0, hidden.dim() - 1), "token_logprobs: targets ",
                 targets.sizes(), " do not match hidden ", hidden.sizes());
     ANVIL_CHECK(targets.scalar_type() == at::kLong, "token_logprobs: targets must be int64");
@@ -77,8 +77,8 @@ at::Tensor chunked_token_logprobs(const at::Tensor& hidden, const at::Tensor& we
         ANVIL_CHECK(targets.max().item<int64_t>() < weight.size(0), "token_logprobs: target id ",
                     targets.max().item<int64_t>(), " >= vocab size ", weight.size(0));
     at::Tensor flat = hidden.reshape({-1, hidden.size(-1)});
-    at::Tensor out = ChunkedLogprobs::apply(flat, weight, targets.reshape({-1}),
-                                            rows_per_chunk(chunk_tokens, weight.size(0)));
+    at::Tensor out =
+        ChunkedLogprobs::apply(flat, weight, targets.reshape({-1}), rows_per_chunk(chunk_tokens, weight.size(0)));
     return out.view(targets.sizes());
 }
 

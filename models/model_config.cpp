@@ -89,8 +89,8 @@ void parse_rope(const json& j, const std::string& where, const std::string& key,
         c.rope_scaling.type = RopeScaling::Type::linear;
         c.rope_scaling.factor = Fields{j, ctx}.number("factor", 1.0);
     } else {
-        throw Error(str(ctx, ": key 'rope_type': unsupported RoPE type '", type,
-                        "' (supported: default, linear, llama3)"));
+        throw Error(
+            str(ctx, ": key 'rope_type': unsupported RoPE type '", type, "' (supported: default, linear, llama3)"));
     }
 }
 
@@ -98,7 +98,9 @@ json rope_json(const ModelConfig& c, bool with_theta) {
     json r = json::object();
     if (with_theta) r["rope_theta"] = c.rope_theta;
     switch (c.rope_scaling.type) {
-        case RopeScaling::Type::none: r["rope_type"] = "default"; break;
+        case RopeScaling::Type::none:
+            r["rope_type"] = "default";
+            break;
         case RopeScaling::Type::linear:
             r["rope_type"] = "linear";
             r["factor"] = c.rope_scaling.factor;
@@ -139,8 +141,9 @@ void ModelConfig::validate(const std::string& where) const {
     positive(num_key_value_heads, "num_key_value_heads");
     positive(head_dim, "head_dim");
     positive(max_position_embeddings, "max_position_embeddings");
-    ANVIL_CHECK(num_attention_heads % num_key_value_heads == 0, where, ": key 'num_key_value_heads': ",
-                num_key_value_heads, " does not divide num_attention_heads ", num_attention_heads);
+    ANVIL_CHECK(num_attention_heads % num_key_value_heads == 0, where,
+                ": key 'num_key_value_heads': ", num_key_value_heads, " does not divide num_attention_heads ",
+                num_attention_heads);
     ANVIL_CHECK(head_dim % 2 == 0, where, ": key 'head_dim': RoPE needs an even head_dim, got ", head_dim);
     ANVIL_CHECK(rms_norm_eps > 0, where, ": key 'rms_norm_eps': must be positive");
     ANVIL_CHECK(rope_theta > 0, where, ": key 'rope_theta': must be positive");
@@ -154,10 +157,10 @@ ModelConfig parse_model_config(const json& j, const std::string& where) {
     ModelConfig c;
     c.source = j;
     c.model_type = f.string("model_type", "");
-    ANVIL_CHECK(c.model_type == "llama" || c.model_type == "qwen2" || c.model_type == "qwen3" ||
-                    c.model_type == "mistral",
-                where, ": key 'model_type': unsupported model type '", c.model_type,
-                "' (supported: llama, qwen2, qwen3, mistral)");
+    ANVIL_CHECK(
+        c.model_type == "llama" || c.model_type == "qwen2" || c.model_type == "qwen3" || c.model_type == "mistral",
+        where, ": key 'model_type': unsupported model type '", c.model_type,
+        "' (supported: llama, qwen2, qwen3, mistral)");
     c.vocab_size = f.integer("vocab_size");
     c.hidden_size = f.integer("hidden_size");
     c.intermediate_size = f.integer("intermediate_size");
@@ -278,8 +281,10 @@ GenerationConfig load_generation_config(const fs::path& path) {
 json generation_config_to_json(const GenerationConfig& g) {
     json j = g.source.is_object() ? g.source : json::object();
     auto set = [&](const char* key, const json& v) {
-        if (v.is_null()) j.erase(key);
-        else j[key] = v;
+        if (v.is_null())
+            j.erase(key);
+        else
+            j[key] = v;
     };
     set("bos_token_id", optional_json(g.bos_token_id));
     set("eos_token_id", id_list_json(g.eos_token_ids));

@@ -5,10 +5,9 @@
 // spellings of the source file. Errors are anvil::Error naming the file and the key. No tensors here.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,7 +41,7 @@ struct ModelConfig {
     bool attention_bias = false;  // q/k/v/o biases (Llama, Qwen3 field)
     bool qkv_bias = false;        // q/k/v biases without o bias: hard-wired for qwen2
     bool mlp_bias = false;
-    bool qk_norm = false;         // per-head RMSNorm of q and k before RoPE: hard-wired for qwen3
+    bool qk_norm = false;                   // per-head RMSNorm of q and k before RoPE: hard-wired for qwen3
     std::optional<int64_t> sliding_window;  // only when enabled; the transformer refuses longer sequences
     double initializer_range = 0.02;
     std::optional<int64_t> bos_token_id;

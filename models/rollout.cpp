@@ -35,9 +35,12 @@ std::optional<FinishReason> stop_reason(const Completion& c, const RolloutOption
 
 const char* finish_reason_name(FinishReason reason) {
     switch (reason) {
-        case FinishReason::eos: return "eos";
-        case FinishReason::stop: return "stop";
-        case FinishReason::length: return "length";
+        case FinishReason::eos:
+            return "eos";
+        case FinishReason::stop:
+            return "stop";
+        case FinishReason::length:
+            return "length";
     }
     return "unknown";
 }
@@ -80,9 +83,14 @@ std::vector<Completion> generate(TransformerImpl& model, const std::vector<std::
     at::Tensor last = model.forward(ids.to(device), args).select(1, prompt_len - 1);
 
     std::vector<Completion> out(batch);
+    // rows[a] = the prompt that batch row a of the cache holds. Finished rows are fed masked padding until
+    // at most half the rows still run; then the batch is compacted to the running rows.
+    std::vector<int64_t> rows(batch);
+    for (int64_t b = 0; b < batch; ++b) rows[b] = b;
     std::vector<bool> finished(batch, false);
     int64_t running = batch;
     for (int64_t step = 0; step < options.max_new_tokens && running > 0; ++step) {
+        const int64_t active = static_cast<int64_t>(rows.size());
         at::Tensor logits = model.logits(last).to(at::kFloat);
         at::Tensor next = sample_tokens(logits, options.sampling, gen);
         at::Tensor lp = at::log_softmax(logits, -1).gather(-1, next.unsqueeze(-1)).squeeze(-1);
@@ -90,23 +98,42 @@ std::vector<Completion> generate(TransformerImpl& model, const std::vector<std::
         const int64_t* next_ptr = next_cpu.data_ptr<int64_t>();
         const float* lp_ptr = lp_cpu.data_ptr<float>();
 
-        at::Tensor feed = at::full({batch, 1}, options.pad_token_id, at::kLong);
-        at::Tensor feed_mask = at::zeros({batch, 1}, at::kLong);
-        for (int64_t b = 0; b < batch; ++b) {
-            if (finished[b]) continue;
-            Completion& c = out[b];
-            c.tokens.push_back(next_ptr[b]);
-            c.logprobs.push_back(lp_ptr[b]);
+        at::Tensor feed = at::full({active, 1}, options.pad_token_id, at::kLong);
+        at::Tensor feed_mask = at::zeros({active, 1}, at::kLong);
+        int64_t* feed_ptr = feed.data_ptr<int64_t>();
+        int64_t* feed_mask_ptr = feed_mask.data_ptr<int64_t>();
+        std::vector<int64_t> keep;  // active rows still running after this step
+        for (int64_t a = 0; a < active; ++a) {
+            Completion& c = out[rows[a]];
+            if (finished[rows[a]]) continue;  // finished earlier, not yet compacted away
+            c.tokens.push_back(next_ptr[a]);
+            c.logprobs.push_back(lp_ptr[a]);
             if (auto reason = stop_reason(c, options)) {
                 c.finish_reason = *reason;
-                finished[b] = true;
+                finished[rows[a]] = true;
                 --running;
             } else {
-                feed[b][0] = next_ptr[b];
-                feed_mask[b][0] = 1;
+                feed_ptr[a] = next_ptr[a];
+                feed_mask_ptr[a] = 1;
+                keep.push_back(a);
             }
         }
         if (running == 0) break;
+        if (2 * running <= active) {
+            at::Tensor idx = at::tensor(at::IntArrayRef(keep), at::kLong);
+            at::Tensor idx_dev = idx.to(device);
+            for (size_t l = 0; l < cache.keys.size(); ++l) {
+                cache.keys[l] = cache.keys[l].index_select(0, idx_dev);
+                cache.values[l] = cache.values[l].index_select(0, idx_dev);
+            }
+            cache.key_mask = cache.key_mask.index_select(0, idx_dev);
+            cache.next_position = cache.next_position.index_select(0, idx_dev);
+            feed = feed.index_select(0, idx);
+            feed_mask = feed_mask.index_select(0, idx);
+            std::vector<int64_t> kept_rows;
+            for (int64_t a : keep) kept_rows.push_back(rows[a]);
+            rows = std::move(kept_rows);
+        }
         args.attention_mask = feed_mask.to(device);
         last = model.forward(feed.to(device), args).select(1, 0);
     }

@@ -1,6 +1,7 @@
 // The rollout engine: batched autoregressive generation for prompts of different lengths, left-padded into
 // one batch over a preallocated KV cache, with per-sequence stopping (every EOS id, stop strings, stop token
-// sequences, max new tokens) and seeded sampling (models/sampling.h).
+// sequences, max new tokens) and seeded sampling (models/sampling.h). Finished sequences are fed masked padding
+// until at most half the batch still runs; then the batch (and the cache) is compacted to the running ones.
 //
 // Log-probs: for every generated token it records log pi(token | prefix) under the model's *unmodified*
 // distribution, log_softmax(logits) at temperature 1 with no top-k / top-p / min-p filtering, in fp32 —

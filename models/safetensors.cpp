@@ -30,11 +30,21 @@ struct DTypeName {
 };
 
 constexpr DTypeName dtype_table[] = {
-    {"BOOL", at::kBool},      {"U8", at::kByte},          {"I8", at::kChar},
-    {"I16", at::kShort},      {"U16", at::kUInt16},       {"F16", at::kHalf},
-    {"BF16", at::kBFloat16},  {"I32", at::kInt},          {"U32", at::kUInt32},
-    {"F32", at::kFloat},      {"F64", at::kDouble},       {"I64", at::kLong},
-    {"U64", at::kUInt64},     {"F8_E4M3", at::kFloat8_e4m3fn}, {"F8_E5M2", at::kFloat8_e5m2},
+    {"BOOL", at::kBool},
+    {"U8", at::kByte},
+    {"I8", at::kChar},
+    {"I16", at::kShort},
+    {"U16", at::kUInt16},
+    {"F16", at::kHalf},
+    {"BF16", at::kBFloat16},
+    {"I32", at::kInt},
+    {"U32", at::kUInt32},
+    {"F32", at::kFloat},
+    {"F64", at::kDouble},
+    {"I64", at::kLong},
+    {"U64", at::kUInt64},
+    {"F8_E4M3", at::kFloat8_e4m3fn},
+    {"F8_E5M2", at::kFloat8_e5m2},
 };
 
 std::string where(const fs::path& path, const std::string& tensor) {
@@ -128,9 +138,9 @@ Reader::Reader(const fs::path& path) : path_(path) {
             ANVIL_CHECK(entry.is_object(), ctx, ": header entry is not an object");
             ANVIL_CHECK(entry.contains("dtype") && entry["dtype"].is_string(), ctx, ": missing or non-string dtype");
             ANVIL_CHECK(entry.contains("shape") && entry["shape"].is_array(), ctx, ": missing or non-array shape");
-            ANVIL_CHECK(entry.contains("data_offsets") && entry["data_offsets"].is_array() &&
-                            entry["data_offsets"].size() == 2,
-                        ctx, ": data_offsets must be an array [begin, end]");
+            ANVIL_CHECK(
+                entry.contains("data_offsets") && entry["data_offsets"].is_array() && entry["data_offsets"].size() == 2,
+                ctx, ": data_offsets must be an array [begin, end]");
             TensorInfo info;
             info.name = name;
             info.dtype = parse_dtype(entry["dtype"].get<std::string>(), ctx);
@@ -139,8 +149,8 @@ Reader::Reader(const fs::path& path) : path_(path) {
                 ANVIL_CHECK(d.is_number_unsigned() || (d.is_number_integer() && d.get<int64_t>() >= 0), ctx,
                             ": shape entries must be non-negative integers, got ", d.dump());
                 uint64_t dim = d.get<uint64_t>();
-                ANVIL_CHECK(dim <= static_cast<uint64_t>(INT64_MAX) && !__builtin_mul_overflow(numel, dim, &numel),
-                            ctx, ": shape overflows");
+                ANVIL_CHECK(dim <= static_cast<uint64_t>(INT64_MAX) && !__builtin_mul_overflow(numel, dim, &numel), ctx,
+                            ": shape overflows");
                 info.shape.push_back(static_cast<int64_t>(dim));
             }
             for (const auto& o : entry["data_offsets"])

@@ -44,8 +44,13 @@ at::Tensor filter_logits(const at::Tensor& logits, const SamplingParams& p) {
 at::Tensor sample_tokens(const at::Tensor& logits, const SamplingParams& params, at::Generator& generator) {
     ANVIL_CHECK(logits.dim() == 2, "sample_tokens: logits must be [B, V], got ", logits.sizes());
     if (params.temperature == 0.0) return logits.argmax(-1);
-    at::Tensor probs = at::softmax(filter_logits(logits, params), -1);
-    return at::multinomial(probs, 1, false, generator).squeeze(-1);
+    // Inverse-CDF sampling: one uniform per row against the cumulative probabilities (fp64), instead of
+    // at::multinomial's one exponential draw per vocabulary entry. u lies in (0, total], so the first
+    // index whose cumulative sum reaches u always has a positive probability; filtered tokens never win.
+    at::Tensor cdf = at::softmax(filter_logits(logits, params), -1).to(at::kDouble).cumsum(-1);
+    at::Tensor total = cdf.narrow(-1, cdf.size(-1) - 1, 1);
+    at::Tensor u = (1.0 - at::rand({cdf.size(0), 1}, generator, cdf.options())) * total;
+    return at::searchsorted(cdf, u).squeeze(-1).clamp_max(cdf.size(-1) - 1);
 }
 
 at::Generator make_generator(at::Device device, uint64_t seed) {

@@ -49,7 +49,7 @@ struct AttentionContext {
     at::Tensor mask;      // [B, 1, T, L] bool (true = attend) or undefined
     bool is_causal = false;
     KVCache* cache = nullptr;
-    int64_t offset = 0;   // first cache slot of this forward's tokens
+    int64_t offset = 0;  // first cache slot of this forward's tokens
 
     std::optional<at::Tensor> attn_mask() const { return mask.defined() ? std::optional(mask) : std::nullopt; }
 };
@@ -74,8 +74,8 @@ struct Attention : Module {
         q_proj = register_module("q_proj", std::make_shared<Proj>(c.hidden_size, heads * head_dim, qkv_bias, o));
         k_proj = register_module("k_proj", std::make_shared<Proj>(c.hidden_size, kv_heads * head_dim, qkv_bias, o));
         v_proj = register_module("v_proj", std::make_shared<Proj>(c.hidden_size, kv_heads * head_dim, qkv_bias, o));
-        o_proj = register_module("o_proj",
-                                 std::make_shared<Proj>(heads * head_dim, c.hidden_size, c.attention_bias, o));
+        o_proj =
+            register_module("o_proj", std::make_shared<Proj>(heads * head_dim, c.hidden_size, c.attention_bias, o));
         if (c.qk_norm) {
             q_norm = register_module("q_norm", std::make_shared<RMSNorm>(head_dim, c.rms_norm_eps, o));
             k_norm = register_module("k_norm", std::make_shared<RMSNorm>(head_dim, c.rms_norm_eps, o));
@@ -110,11 +110,11 @@ struct Attention : Module {
 struct Mlp : Module {
     std::shared_ptr<Proj> gate_proj, up_proj, down_proj;
     Mlp(const ModelConfig& c, const at::TensorOptions& o) {
-        gate_proj = register_module("gate_proj",
-                                    std::make_shared<Proj>(c.hidden_size, c.intermediate_size, c.mlp_bias, o));
+        gate_proj =
+            register_module("gate_proj", std::make_shared<Proj>(c.hidden_size, c.intermediate_size, c.mlp_bias, o));
         up_proj = register_module("up_proj", std::make_shared<Proj>(c.hidden_size, c.intermediate_size, c.mlp_bias, o));
-        down_proj = register_module("down_proj",
-                                    std::make_shared<Proj>(c.intermediate_size, c.hidden_size, c.mlp_bias, o));
+        down_proj =
+            register_module("down_proj", std::make_shared<Proj>(c.intermediate_size, c.hidden_size, c.mlp_bias, o));
     }
     at::Tensor operator()(const at::Tensor& x) const { return (*down_proj)(at::silu((*gate_proj)(x)) * (*up_proj)(x)); }
 };
@@ -124,10 +124,11 @@ struct DecoderLayer : Module {
     std::shared_ptr<Attention> self_attn;
     std::shared_ptr<Mlp> mlp;
     DecoderLayer(const ModelConfig& c, int64_t layer, const at::TensorOptions& o) {
-        input_layernorm = register_module("input_layernorm", std::make_shared<RMSNorm>(c.hidden_size, c.rms_norm_eps, o));
+        input_layernorm =
+            register_module("input_layernorm", std::make_shared<RMSNorm>(c.hidden_size, c.rms_norm_eps, o));
         self_attn = register_module("self_attn", std::make_shared<Attention>(c, layer, o));
-        post_attention_layernorm = register_module("post_attention_layernorm",
-                                                   std::make_shared<RMSNorm>(c.hidden_size, c.rms_norm_eps, o));
+        post_attention_layernorm =
+            register_module("post_attention_layernorm", std::make_shared<RMSNorm>(c.hidden_size, c.rms_norm_eps, o));
         mlp = register_module("mlp", std::make_shared<Mlp>(c, o));
     }
     at::Tensor operator()(at::Tensor h, const AttentionContext& ctx) const {
@@ -149,7 +150,9 @@ struct Body : Module {
     }
 };
 
-Body& body_of(const std::shared_ptr<Module>& m) { return static_cast<Body&>(*m); }
+Body& body_of(const std::shared_ptr<Module>& m) {
+    return static_cast<Body&>(*m);
+}
 
 void check_tokens_shape(const at::Tensor& t, const at::Tensor& ids, const char* name) {
     if (!t.defined()) return;
@@ -191,9 +194,9 @@ TransformerImpl::TransformerImpl(ModelConfig config, at::TensorOptions options) 
     config_.validate("transformer config");
     body_ = register_module("model", std::make_shared<Body>(config_, options));
     if (!config_.tie_word_embeddings)
-        lm_head_ = register_module("lm_head", std::make_shared<Proj>(config_.hidden_size, config_.vocab_size, false,
-                                                                     options))
-                       ->weight;
+        lm_head_ =
+            register_module("lm_head", std::make_shared<Proj>(config_.hidden_size, config_.vocab_size, false, options))
+                ->weight;
     inv_freq_ = rope_inv_freq(config_);
 }
 
@@ -201,8 +204,12 @@ at::Tensor TransformerImpl::lm_head_weight() {
     return lm_head_.defined() ? lm_head_ : body_of(body_).embed_tokens->weight;
 }
 
-at::ScalarType TransformerImpl::dtype() const { return body_of(body_).embed_tokens->weight.scalar_type(); }
-at::Device TransformerImpl::device() const { return body_of(body_).embed_tokens->weight.device(); }
+at::ScalarType TransformerImpl::dtype() const {
+    return body_of(body_).embed_tokens->weight.scalar_type();
+}
+at::Device TransformerImpl::device() const {
+    return body_of(body_).embed_tokens->weight.device();
+}
 
 KVCache TransformerImpl::make_cache(int64_t batch, int64_t capacity) const {
     ANVIL_CHECK(batch > 0 && capacity > 0, "make_cache: batch and capacity must be positive");
@@ -234,17 +241,17 @@ at::Tensor TransformerImpl::forward(const at::Tensor& input_ids, const ForwardAr
     const int64_t offset = cache ? cache->length : 0;
     const int64_t total = offset + t;
     if (cache)
-        ANVIL_CHECK(cache->batch() == b && total <= cache->capacity(), "transformer forward: ", t,
-                    " tokens for batch ", b, " do not fit the KV cache (batch ", cache->batch(), ", ", cache->length,
-                    " of ", cache->capacity(), " slots used)");
+        ANVIL_CHECK(cache->batch() == b && total <= cache->capacity(), "transformer forward: ", t, " tokens for batch ",
+                    b, " do not fit the KV cache (batch ", cache->batch(), ", ", cache->length, " of ",
+                    cache->capacity(), " slots used)");
     if (config_.sliding_window)
         ANVIL_CHECK(total <= *config_.sliding_window, "transformer forward: ", total,
                     " tokens exceed the sliding window ", *config_.sliding_window,
                     " (sliding-window attention is not implemented)");
 
     const at::TensorOptions long_opts = input_ids.options();
-    at::Tensor new_mask =
-        args.attention_mask.defined() ? args.attention_mask.to(at::kBool) : at::ones({b, t}, long_opts.dtype(at::kBool));
+    at::Tensor new_mask = args.attention_mask.defined() ? args.attention_mask.to(at::kBool)
+                                                        : at::ones({b, t}, long_opts.dtype(at::kBool));
     at::Tensor key_valid = new_mask;
     if (cache) {
         cache->key_mask.narrow(1, offset, t).copy_(new_mask);
@@ -278,8 +285,7 @@ at::Tensor TransformerImpl::forward(const at::Tensor& input_ids, const ForwardAr
         at::Tensor q_slot = at::arange(offset, total, long_opts).unsqueeze(1);
         at::Tensor k_slot = at::arange(total, long_opts).unsqueeze(0);
         at::Tensor m = (k_slot <= q_slot).unsqueeze(0) & key_valid.unsqueeze(1);
-        if (args.document_ids.defined())
-            m = m & (args.document_ids.unsqueeze(2) == args.document_ids.unsqueeze(1));
+        if (args.document_ids.defined()) m = m & (args.document_ids.unsqueeze(2) == args.document_ids.unsqueeze(1));
         // Every query may see itself, so padding rows are never fully masked (no NaN from SDPA).
         m = m | (k_slot == q_slot).unsqueeze(0);
         ctx.mask = m.unsqueeze(1);
@@ -291,7 +297,9 @@ at::Tensor TransformerImpl::forward(const at::Tensor& input_ids, const ForwardAr
     return (*body.norm)(h);
 }
 
-at::Tensor TransformerImpl::logits(const at::Tensor& hidden) { return at::linear(hidden, lm_head_weight()); }
+at::Tensor TransformerImpl::logits(const at::Tensor& hidden) {
+    return at::linear(hidden, lm_head_weight());
+}
 
 at::Tensor TransformerImpl::token_logprobs(const at::Tensor& hidden, const at::Tensor& targets, int64_t chunk_tokens) {
     return chunked_token_logprobs(hidden, lm_head_weight(), targets, chunk_tokens);

@@ -82,8 +82,8 @@ public:
 private:
     ModelConfig config_;
     std::shared_ptr<torch::nn::Module> body_;  // "model": embed_tokens, layers, norm
-    at::Tensor lm_head_;                        // undefined when tied
-    at::Tensor inv_freq_;                       // [head_dim / 2] fp32 RoPE frequencies (scaling applied)
+    at::Tensor lm_head_;                       // undefined when tied
+    at::Tensor inv_freq_;                      // [head_dim / 2] fp32 RoPE frequencies (scaling applied)
 };
 TORCH_MODULE(Transformer);
 

@@ -21,7 +21,8 @@ struct Expected {
 
 Expected expected_for(const std::string& name) {
     safetensors::Reader r(testing_util::fixture_dir(name) / "expected.safetensors");
-    return {r.tensor("input_ids"), r.tensor("attention_mask"), r.tensor("position_ids"), r.tensor("logits"), r.tensor("greedy_tokens")};
+    return {r.tensor("input_ids"), r.tensor("attention_mask"), r.tensor("position_ids"), r.tensor("logits"),
+            r.tensor("greedy_tokens")};
 }
 
 // Max |a - b| over the real (unpadded) tokens.
@@ -61,7 +62,8 @@ TEST_P(ModelParity, GreedyGenerationMatchesTransformers) {
     auto out = generate(*ckpt.model, prompts, o);
     for (size_t b = 0; b < out.size(); ++b) {
         at::Tensor expect = e.greedy_tokens[static_cast<int64_t>(b)].contiguous();
-        EXPECT_EQ(out[b].tokens, std::vector<int64_t>(expect.data_ptr<int64_t>(), expect.data_ptr<int64_t>() + expect.numel()))
+        EXPECT_EQ(out[b].tokens,
+                  std::vector<int64_t>(expect.data_ptr<int64_t>(), expect.data_ptr<int64_t>() + expect.numel()))
             << "row " << b;
     }
 }
@@ -84,7 +86,8 @@ TEST_P(ModelParity, SaveAndReloadIsExact) {
         EXPECT_EQ(a[i].first, b[i].first);
         EXPECT_TRUE(at::equal(a[i].second, b[i].second)) << a[i].first;
     }
-    if (const char* out = std::getenv("ANVIL_EXPORT_DIR")) save_checkpoint(*ckpt.model, std::filesystem::path(out) / GetParam(), opts);
+    if (const char* out = std::getenv("ANVIL_EXPORT_DIR"))
+        save_checkpoint(*ckpt.model, std::filesystem::path(out) / GetParam(), opts);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ModelParity, ::testing::Values("llama", "qwen2", "qwen3"));

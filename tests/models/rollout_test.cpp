@@ -46,7 +46,7 @@ TEST(Rollout, LogprobsEqualTrainingForwardAcrossMicroBatches) {
         o.sampling.temperature = 0.8;  // filters change what is sampled, never what is recorded
         o.sampling.top_k = 30;
         o.sampling.top_p = 0.95;
-        o.eos_token_ids = {5, 6, 7, 8};
+        o.eos_token_ids = {5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
         o.seed = 3;
         auto prompts = test_prompts();
         auto completions = generate(*model, prompts, o);
@@ -62,6 +62,44 @@ TEST(Rollout, LogprobsEqualTrainingForwardAcrossMicroBatches) {
                         << family << " micro " << micro << " seq " << i << " tok " << t;
             }
         }
+    }
+}
+
+TEST(Rollout, Bf16LogprobsStayCloseToTrainingForward) {
+    // bf16 decode (KV cache, one token at a time) and a bf16 training forward round differently; the gap is
+    // bounded, not zero (the exact invariant is the fp32 test above).
+    Transformer model = init_random_model(tiny_config("qwen3"), 21, at::kBFloat16);
+    RolloutOptions o;
+    o.max_new_tokens = 12;
+    o.seed = 3;
+    auto prompts = test_prompts();
+    auto completions = generate(*model, prompts, o);
+    auto train = training_logprobs(model, prompts, completions, 2);
+    double worst = 0.0;
+    for (size_t i = 0; i < prompts.size(); ++i)
+        for (size_t t = 0; t < train[i].size(); ++t)
+            worst = std::max(worst, std::abs(double(train[i][t]) - completions[i].logprobs[t]));
+    EXPECT_LT(worst, 0.02);
+}
+
+TEST(Rollout, BatchCompactionKeepsEveryCompletion) {
+    // Many EOS ids: most rows stop early, so the batch is compacted; each row must match its prompt run alone.
+    Transformer model = init_random_model(tiny_config("llama"), 8);
+    RolloutOptions o;
+    o.max_new_tokens = 10;
+    o.sampling.temperature = 0.0;
+    for (int64_t id = 10; id < 40; ++id) o.eos_token_ids.push_back(id);
+    auto prompts = test_prompts();
+    auto batched = generate(*model, prompts, o);
+    std::vector<size_t> lengths;
+    for (const auto& c : batched) lengths.push_back(c.tokens.size());
+    std::sort(lengths.begin(), lengths.end());
+    ASSERT_LT(lengths[2], lengths[4]) << "no compaction happened; pick other EOS ids";
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        auto alone = generate(*model, {prompts[i]}, o)[0];
+        EXPECT_EQ(batched[i].tokens, alone.tokens) << i;
+        EXPECT_EQ(batched[i].finish_reason, alone.finish_reason) << i;
+        for (size_t t = 0; t < alone.logprobs.size(); ++t) EXPECT_NEAR(batched[i].logprobs[t], alone.logprobs[t], 1e-5);
     }
 }
 
@@ -144,7 +182,8 @@ TEST(Batching, CompletionTargetsAreShiftedAndMasked) {
     CompletionBatch b = make_completion_batch({{1, 2, 3}, {4}}, {{5, 6}, {}}, 9);
     EXPECT_TRUE(at::equal(b.input_ids, at::tensor({1, 2, 3, 5, 6, 4, 9, 9, 9, 9}, at::kLong).view({2, 5})));
     EXPECT_TRUE(at::equal(b.attention_mask, at::tensor({1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, at::kLong).view({2, 5})));
-    EXPECT_TRUE(at::equal(b.targets, at::tensor({-100, -100, 5, 6, -100, -100, -100, -100, -100, -100}, at::kLong).view({2, 5})));
+    EXPECT_TRUE(at::equal(b.targets,
+                          at::tensor({-100, -100, 5, 6, -100, -100, -100, -100, -100, -100}, at::kLong).view({2, 5})));
     auto rows = completion_logprobs(at::arange(10, at::kFloat).view({2, 5}), b);
     EXPECT_EQ(rows[0], (std::vector<float>{2, 3}));
     EXPECT_TRUE(rows[1].empty());
@@ -155,10 +194,10 @@ TEST(Sampling, FiltersKeepTheRightTokens) {
     at::Tensor logits = at::log(at::tensor({0.5, 0.2, 0.15, 0.1, 0.05}, at::kFloat)).unsqueeze(0);
     auto kept = [&](SamplingParams p) { return filter_logits(logits, p).isfinite()[0].sum().item<int64_t>(); };
     EXPECT_EQ(kept({1.0, 2, 1.0, 0.0}), 2);
-    EXPECT_EQ(kept({1.0, 0, 0.7, 0.0}), 2);    // 0.5 + 0.2 reaches 0.7
+    EXPECT_EQ(kept({1.0, 0, 0.7, 0.0}), 2);  // 0.5 + 0.2 reaches 0.7
     EXPECT_EQ(kept({1.0, 0, 0.71, 0.0}), 3);
     EXPECT_EQ(kept({1.0, 0, 0.3, 0.0}), 1);
-    EXPECT_EQ(kept({1.0, 0, 1.0, 0.3}), 3);    // >= 0.3 * 0.5
+    EXPECT_EQ(kept({1.0, 0, 1.0, 0.3}), 3);  // >= 0.3 * 0.5
     EXPECT_EQ(kept({1.0, 0, 1.0, 0.0}), 5);
     SamplingParams bad;
     bad.top_p = 0.0;
@@ -175,6 +214,12 @@ TEST(Sampling, DrawsFromTheTemperedDistribution) {
     at::Tensor freq = at::bincount(draws, {}, 3).to(at::kFloat) / 20000.0;
     at::Tensor expect = at::softmax(at::log(probs) / 2.0, 0);
     EXPECT_TRUE(at::allclose(freq, expect, 0.0, 0.02)) << freq;
+    p.temperature = 1.0;
+    p.top_k = 2;
+    draws = sample_tokens(logits, p, gen);
+    EXPECT_EQ(draws.max().item<int64_t>(), 1);  // filtered tokens are never drawn
+    freq = at::bincount(draws, {}, 3).to(at::kFloat) / 20000.0;
+    EXPECT_TRUE(at::allclose(freq, at::tensor({2.0 / 3, 1.0 / 3, 0.0}, at::kFloat), 0.0, 0.02)) << freq;
     p.temperature = 0.0;
     EXPECT_TRUE(at::equal(sample_tokens(logits.narrow(0, 0, 2), p, gen), at::zeros({2}, at::kLong)));
 }

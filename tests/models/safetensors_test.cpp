@@ -46,9 +46,9 @@ void expect_error(const fs::path& p, std::initializer_list<std::string> fragment
 TEST(Safetensors, RoundTripsEveryDtype) {
     TempDir dir("st_roundtrip");
     std::vector<std::pair<std::string, at::Tensor>> in;
-    const std::vector<at::ScalarType> types = {at::kBool,  at::kByte,  at::kChar,     at::kShort, at::kUInt16,
-                                               at::kHalf,  at::kBFloat16, at::kInt,   at::kUInt32, at::kFloat,
-                                               at::kDouble, at::kLong, at::kUInt64};
+    const std::vector<at::ScalarType> types = {at::kBool,   at::kByte,     at::kChar,  at::kShort,  at::kUInt16,
+                                               at::kHalf,   at::kBFloat16, at::kInt,   at::kUInt32, at::kFloat,
+                                               at::kDouble, at::kLong,     at::kUInt64};
     for (auto t : types) {
         at::Tensor v = at::empty({2, 3}, at::TensorOptions().dtype(t));
         auto* bytes = static_cast<unsigned char*>(v.data_ptr());
@@ -96,7 +96,8 @@ TEST(Safetensors, TruncatedFiles) {
     TempDir dir("st_trunc");
     write_raw(dir.path / "short.safetensors", std::string(5, '\0'));
     expect_error(dir.path / "short.safetensors", {"short.safetensors", "truncated"});
-    write_raw(dir.path / "hdr.safetensors", raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "", 500));
+    write_raw(dir.path / "hdr.safetensors",
+              raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "", 500));
     expect_error(dir.path / "hdr.safetensors", {"hdr.safetensors", "truncated"});
     write_raw(dir.path / "data.safetensors",
               raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", std::string(4, '\0')));
@@ -131,10 +132,9 @@ TEST(Safetensors, OutOfRangeAndInconsistentOffsets) {
 
 TEST(Safetensors, OverlappingTensors) {
     TempDir dir("st_overlap");
-    write_raw(dir.path / "o.safetensors",
-              raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                       R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-                       std::string(16, '\0')));
+    write_raw(dir.path / "o.safetensors", raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                                   R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                                                   std::string(16, '\0')));
     expect_error(dir.path / "o.safetensors", {"o.safetensors", "'b'", "overlaps tensor 'a'"});
 }
 
@@ -150,10 +150,9 @@ TEST(Safetensors, MalformedHeaders) {
     const std::string data(8, '\0');
     write_raw(dir.path / "json.safetensors", raw_file("{not json", data));
     expect_error(dir.path / "json.safetensors", {"json.safetensors", "not valid JSON"});
-    write_raw(dir.path / "dup.safetensors",
-              raw_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-                       R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                       data));
+    write_raw(dir.path / "dup.safetensors", raw_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                                     R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                                     data));
     expect_error(dir.path / "dup.safetensors", {"'w'", "duplicate"});
     write_raw(dir.path / "arr.safetensors", raw_file("[1,2]", data));
     expect_error(dir.path / "arr.safetensors", {"not a JSON object"});

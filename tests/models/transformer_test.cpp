@@ -30,7 +30,8 @@ TEST_P(TransformerTest, LeftAndRightPaddingMatchUnpaddedRows) {
     at::Tensor a = at::randint(3, 97, {6}, at::kLong), b = at::randint(3, 97, {3}, at::kLong);
     at::Tensor la = row_logits(model, a), lb = row_logits(model, b);
     at::Tensor pad = at::zeros({3}, at::kLong);
-    at::Tensor ones = at::ones({6}, at::kLong), zeros = at::zeros({3}, at::kLong), short_ones = at::ones({3}, at::kLong);
+    at::Tensor ones = at::ones({6}, at::kLong), zeros = at::zeros({3}, at::kLong),
+               short_ones = at::ones({3}, at::kLong);
     for (bool left : {true, false}) {
         at::Tensor ids = at::stack({a, left ? at::cat({pad, b}) : at::cat({b, pad})});
         at::Tensor mask = at::stack({ones, left ? at::cat({zeros, short_ones}) : at::cat({short_ones, zeros})});
@@ -98,6 +99,20 @@ TEST(Transformer, ParameterNamesAreHF) {
     EXPECT_FALSE(has("lm_head.weight"));  // tied
 }
 
+TEST(Transformer, LlamaAttentionBiasAndMistralSlidingWindow) {
+    ModelConfig c = tiny_config("llama");
+    c.attention_bias = true;
+    std::vector<std::string> names;
+    for (auto& [n, t] : init_random_model(c, 1)->hf_parameters()) names.push_back(n);
+    EXPECT_NE(std::find(names.begin(), names.end(), "model.layers.0.self_attn.o_proj.bias"), names.end());
+    c = tiny_config("mistral");
+    c.sliding_window = 4;
+    Transformer m = init_random_model(c, 1);
+    at::NoGradGuard no_grad;
+    EXPECT_EQ(m->forward(at::ones({1, 4}, at::kLong)).size(1), 4);
+    EXPECT_THROW(m->forward(at::ones({1, 5}, at::kLong)), Error);
+}
+
 TEST(Transformer, PositionsRestartPerDocument) {
     at::Tensor docs = at::tensor({4, 4, 7, 7, 7, 1}, at::kLong).unsqueeze(0);
     EXPECT_TRUE(at::equal(positions_from_documents(docs), at::tensor({0, 1, 0, 1, 2, 0}, at::kLong).unsqueeze(0)));
@@ -111,7 +126,8 @@ TEST(Transformer, Llama3RopeScalingMatchesReferenceValues) {
     c.rope_scaling.factor = 8.0;
     c.rope_scaling.original_max_position_embeddings = 64;
     // transformers' _compute_llama3_parameters for these values.
-    at::Tensor expect = at::tensor({1.0, 0.004700753837823868, 0.00017677668074611574, 6.647869668086059e-06}, at::kFloat);
+    at::Tensor expect =
+        at::tensor({1.0, 0.004700753837823868, 0.00017677668074611574, 6.647869668086059e-06}, at::kFloat);
     EXPECT_TRUE(at::allclose(rope_inv_freq(c), expect, 1e-5, 1e-8)) << rope_inv_freq(c);
 }
 
@@ -163,8 +179,9 @@ TEST(TokenLogprobs, MatchLogSoftmaxInValueAndGradient) {
         return std::make_pair(h.grad().clone(), w.grad().clone());
     };
     auto [gh, gw] = grads(chunked_token_logprobs(h, w, targets, 4));
-    auto [rh, rw] = grads(at::log_softmax(at::linear(h, w), -1).gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1) *
-                          valid.to(at::kFloat));
+    auto [rh, rw] =
+        grads(at::log_softmax(at::linear(h, w), -1).gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1) *
+              valid.to(at::kFloat));
     EXPECT_TRUE(at::allclose(gh, rh, 1e-5, 1e-6));
     EXPECT_TRUE(at::allclose(gw, rw, 1e-5, 1e-6));
 }
