@@ -23,7 +23,7 @@ PYTHON_TOOLS=("filelock" "typing-extensions>=4.10.0" "sympy>=1.13.3" "networkx>=
 APT_PACKAGES=(build-essential cmake ccache python3-venv libsentencepiece-dev sentencepiece libtomlplusplus-dev
               libspdlog-dev libgtest-dev nlohmann-json3-dev libpcre2-dev zlib1g-dev libgloo-dev libicu-dev)
 
-say() { printf '[setup] %s\n' "$*"; }
+say() { printf '[setup] %s\n' "$*" >&2; }
 
 ANVIL_CACHE=${ANVIL_CACHE:-$HOME/.cache/anvil}
 VENV="$ANVIL_CACHE/venv-torch-$TORCH_VERSION"
