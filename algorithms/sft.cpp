@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "algorithms/goldfish.h"
 #include "core/jsonl.h"
 #include "core/log.h"
 #include "models/batching.h"
@@ -40,9 +41,15 @@ const config::Section<SftOptions>& SftOptions::section() {
         s.field("overlong", &SftOptions::overlong, "What to do with longer examples.").choices({"truncate", "drop"});
         s.field("skip_invalid", &SftOptions::skip_invalid, "Skip and count malformed records instead of failing.");
         s.field("seed", &SftOptions::seed, "Shuffling seed, added to run.seed.").min(0);
+        s.field("goldfish_k", &SftOptions::goldfish_k,
+                "Goldfish loss (Hans et al. 2024): drop about 1 in k target tokens, chosen by a hash of their context; "
+                "0 = off.")
+            .min(0);
+        s.field("goldfish_context", &SftOptions::goldfish_context, "Tokens of context hashed by the Goldfish rule.").min(1);
         s.include(&SftOptions::training, TrainingOptions::section());
         s.check([](const SftOptions& o, const config::Reporter& report) {
             if (o.prompt_template.find("{prompt}") == std::string::npos) report("prompt_template", "must contain {prompt}");
+            if (o.goldfish_k == 1) report("goldfish_k", "must be 0 (off) or at least 2");
         });
         return s;
     }();
@@ -104,8 +111,10 @@ Dataset load_examples(const std::string& path, const SftOptions& o, const TextGe
     return d;
 }
 
-// Mean negative log-likelihood over the completion tokens of `examples`.
-std::pair<at::Tensor, int64_t> completion_nll(TransformerImpl& model, const std::vector<const Example*>& examples, int64_t pad) {
+// Mean negative log-likelihood over the completion tokens of `examples` (minus Goldfish-dropped ones when
+// goldfish_k > 0).
+std::pair<at::Tensor, int64_t> completion_nll(TransformerImpl& model, const std::vector<const Example*>& examples, int64_t pad,
+                                              int64_t goldfish_k = 0, int64_t goldfish_context = 0) {
     std::vector<std::vector<int64_t>> prompts, completions;
     for (const Example* e : examples) {
         prompts.push_back(e->prompt);
@@ -115,8 +124,9 @@ std::pair<at::Tensor, int64_t> completion_nll(TransformerImpl& model, const std:
     ForwardArgs args;
     args.attention_mask = b.attention_mask;
     at::Tensor hidden = model.forward(b.input_ids, args);
-    at::Tensor logp = model.token_logprobs(hidden, b.targets);
-    const int64_t tokens = (b.targets >= 0).sum().item<int64_t>();
+    at::Tensor targets = goldfish_k > 0 ? goldfish_targets(b.input_ids, b.targets, goldfish_k, goldfish_context) : b.targets;
+    at::Tensor logp = model.token_logprobs(hidden, targets);
+    const int64_t tokens = (targets >= 0).sum().item<int64_t>();
     return {-logp.sum() / std::max<int64_t>(1, tokens), tokens};
 }
 
@@ -171,7 +181,7 @@ void run_sft_stage(const SftOptions& options, RunContext& ctx) {
 
     TrainingHooks hooks;
     hooks.micro_batch = [&](int64_t step, int64_t micro) {
-        auto [loss, tokens] = completion_nll(model, next_examples(step, micro), pad);
+        auto [loss, tokens] = completion_nll(model, next_examples(step, micro), pad, o.goldfish_k, o.goldfish_context);
         return MicroBatchLoss{loss, tokens, {}};
     };
     if (!held_out.examples.empty()) {

@@ -30,6 +30,8 @@ struct SftOptions {
     std::string overlong = "truncate";
     bool skip_invalid = false;
     int64_t seed = 0;
+    int64_t goldfish_k = 0;
+    int64_t goldfish_context = 13;
     TrainingOptions training;
 
     static const config::Section<SftOptions>& section();

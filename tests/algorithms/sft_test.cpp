@@ -91,6 +91,16 @@ TEST_F(Sft, HeldOutLossGoesDown) {
     EXPECT_LT(eval[2], eval[1]);
     EXPECT_LT(eval[2], eval[0] * 0.9) << "held-out loss " << eval[0] << " -> " << eval[2];
     EXPECT_TRUE(fs::exists(dir / "runs" / "loss" / "sft" / "checkpoints" / "step-10" / "trainer_state.json"));
+    // With the Goldfish loss some target tokens carry no loss; training still lowers the held-out loss.
+    ASSERT_EQ(run("goldfish", "", "--set stage.sft.goldfish_k=4"), 0) << output;
+    std::vector<double> goldfish;
+    for (const auto& line : split(trim(read_file(dir / "runs" / "goldfish" / "metrics.jsonl")), '\n')) {
+        auto j = nlohmann::json::parse(line);
+        if (j["stage"] == "sft" && j.contains("eval_loss")) goldfish.push_back(j["eval_loss"]);
+    }
+    ASSERT_EQ(goldfish.size(), 3u);
+    EXPECT_LT(goldfish[2], goldfish[0]);
+    EXPECT_NE(goldfish[2], eval[2]);  // the option changes training
 }
 
 TEST_F(Sft, ResumeAfterKillIsBitwiseExact) {
