@@ -41,6 +41,9 @@ const config::Section<SftOptions>& SftOptions::section() {
         s.field("overlong", &SftOptions::overlong, "What to do with longer examples.").choices({"truncate", "drop"});
         s.field("skip_invalid", &SftOptions::skip_invalid, "Skip and count malformed records instead of failing.");
         s.field("seed", &SftOptions::seed, "Shuffling seed, added to run.seed.").min(0);
+        s.field("packing", &SftOptions::packing,
+                "Pack each micro-batch's examples into rows of max_length tokens (attention stays within each example) "
+                "instead of padding every example to the longest.");
         s.field("goldfish_k", &SftOptions::goldfish_k,
                 "Goldfish loss (Hans et al. 2024): drop about 1 in k target tokens, chosen by a hash of their context; "
                 "0 = off.")
@@ -112,19 +115,31 @@ Dataset load_examples(const std::string& path, const SftOptions& o, const TextGe
 }
 
 // Mean negative log-likelihood over the completion tokens of `examples` (minus Goldfish-dropped ones when
-// goldfish_k > 0).
+// goldfish_k > 0), padded one example per row, or packed into rows of pack_tokens when that is > 0 (the same
+// loss up to float rounding: packed examples cannot attend to each other).
 std::pair<at::Tensor, int64_t> completion_nll(TransformerImpl& model, const std::vector<const Example*>& examples, int64_t pad,
-                                              int64_t goldfish_k = 0, int64_t goldfish_context = 0) {
+                                              int64_t pack_tokens = 0, int64_t goldfish_k = 0, int64_t goldfish_context = 0) {
     std::vector<std::vector<int64_t>> prompts, completions;
     for (const Example* e : examples) {
         prompts.push_back(e->prompt);
         completions.push_back(e->completion);
     }
-    CompletionBatch b = make_completion_batch(prompts, completions, pad, model.device());
+    at::Tensor input_ids, base_targets;
     ForwardArgs args;
-    args.attention_mask = b.attention_mask;
-    at::Tensor hidden = model.forward(b.input_ids, args);
-    at::Tensor targets = goldfish_k > 0 ? goldfish_targets(b.input_ids, b.targets, goldfish_k, goldfish_context) : b.targets;
+    if (pack_tokens > 0) {
+        PackedCompletionBatch b = make_packed_completion_batch(prompts, completions, pack_tokens, pad, model.device());
+        input_ids = b.input_ids;
+        base_targets = b.targets;
+        args.attention_mask = b.attention_mask;
+        args.document_ids = b.document_ids;
+    } else {
+        CompletionBatch b = make_completion_batch(prompts, completions, pad, model.device());
+        input_ids = b.input_ids;
+        base_targets = b.targets;
+        args.attention_mask = b.attention_mask;
+    }
+    at::Tensor hidden = model.forward(input_ids, args);
+    at::Tensor targets = goldfish_k > 0 ? goldfish_targets(input_ids, base_targets, goldfish_k, goldfish_context) : base_targets;
     at::Tensor logp = model.token_logprobs(hidden, targets);
     const int64_t tokens = (targets >= 0).sum().item<int64_t>();
     return {-logp.sum() / std::max<int64_t>(1, tokens), tokens};
@@ -181,7 +196,8 @@ void run_sft_stage(const SftOptions& options, RunContext& ctx) {
 
     TrainingHooks hooks;
     hooks.micro_batch = [&](int64_t step, int64_t micro) {
-        auto [loss, tokens] = completion_nll(model, next_examples(step, micro), pad, o.goldfish_k, o.goldfish_context);
+        auto [loss, tokens] = completion_nll(model, next_examples(step, micro), pad, o.packing ? o.max_length : 0, o.goldfish_k,
+                                             o.goldfish_context);
         return MicroBatchLoss{loss, tokens, {}};
     };
     if (!held_out.examples.empty()) {

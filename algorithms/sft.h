@@ -30,6 +30,7 @@ struct SftOptions {
     std::string overlong = "truncate";
     bool skip_invalid = false;
     int64_t seed = 0;
+    bool packing = false;
     int64_t goldfish_k = 0;
     int64_t goldfish_context = 13;
     TrainingOptions training;

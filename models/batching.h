@@ -4,7 +4,7 @@
 //     hidden = model->forward(b.input_ids, args);
 //     logp   = model->token_logprobs(hidden, b.targets);      // [B, L]; 0 where targets < 0
 // gives at [i, t] the log-prob of completion token t + 1 of row i — the numbers models/rollout.h recorded.
-// Not here: loss maths (algorithms/), packing several documents per row (ForwardArgs::document_ids).
+// Also packed batches (several examples per row). Not here: loss maths (algorithms/).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -25,6 +25,18 @@ struct CompletionBatch {
 CompletionBatch make_completion_batch(const std::vector<std::vector<int64_t>>& prompts,
                                       const std::vector<std::vector<int64_t>>& completions, int64_t pad_token_id,
                                       at::Device device = at::kCPU);
+
+// Several examples per row: prompt + completion pairs packed first-fit, in order, into rows of at most
+// `row_tokens` tokens. document_ids (the example's index within its row; -1 on padding) keep attention inside
+// each example and restart its positions (ForwardArgs::document_ids), so every example's targets and
+// log-probs are those it has alone in a padded batch, with less padding.
+struct PackedCompletionBatch {
+    at::Tensor input_ids, attention_mask, document_ids, targets;  // [R, L]; L = the longest row
+};
+
+PackedCompletionBatch make_packed_completion_batch(const std::vector<std::vector<int64_t>>& prompts,
+                                                   const std::vector<std::vector<int64_t>>& completions,
+                                                   int64_t row_tokens, int64_t pad_token_id, at::Device device = at::kCPU);
 
 // Row i's completion log-probs out of a [B, L] token_logprobs result, as a vector per row.
 std::vector<std::vector<float>> completion_logprobs(const at::Tensor& token_logprobs, const CompletionBatch& batch);

@@ -101,6 +101,15 @@ TEST_F(Sft, HeldOutLossGoesDown) {
     ASSERT_EQ(goldfish.size(), 3u);
     EXPECT_LT(goldfish[2], goldfish[0]);
     EXPECT_NE(goldfish[2], eval[2]);  // the option changes training
+    // Packing changes only the layout: the same examples and loss, so the same held-out losses up to rounding.
+    ASSERT_EQ(run("packed", "", "--set stage.sft.packing=true --set stage.sft.max_length=128"), 0) << output;
+    std::vector<double> packed;
+    for (const auto& line : split(trim(read_file(dir / "runs" / "packed" / "metrics.jsonl")), '\n')) {
+        auto j = nlohmann::json::parse(line);
+        if (j["stage"] == "sft" && j.contains("eval_loss")) packed.push_back(j["eval_loss"]);
+    }
+    ASSERT_EQ(packed.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(packed[i], eval[i], 1e-3 * eval[i]) << "evaluation " << i;
 }
 
 TEST_F(Sft, ResumeAfterKillIsBitwiseExact) {
