@@ -250,7 +250,7 @@ int launch(const LaunchOptions& options) {
     for (int attempt = 0;; ++attempt) {
         std::vector<Worker> workers;
         for (int r = 0; r < o.nproc_per_node; ++r) workers.push_back(start_worker(o, r, attempt));
-        std::optional<std::pair<int, int>> failure;  // (global rank, status)
+        std::vector<std::pair<int, int>> failures;  // (global rank, status) of every worker that failed on its own
         while (!all_exited(workers)) {
             poll_once(workers, 100);
             if (g_signal) {
@@ -260,18 +260,20 @@ int launch(const LaunchOptions& options) {
                 return 128 + sig;
             }
             for (const auto& w : workers)
-                if (w.status && exit_code_of(*w.status) != 0 && !failure) failure = {{w.global_rank, *w.status}};
-            if (failure) break;
+                if (w.status && exit_code_of(*w.status) != 0) failures.emplace_back(w.global_rank, *w.status);
+            if (!failures.empty()) break;
         }
-        if (!failure) {
+        if (failures.empty()) {
             for (auto& w : workers)
                 if (w.log) std::fclose(w.log);
             say("all workers finished successfully");
             return 0;
         }
-        auto [rank, status] = *failure;
-        say(str("rank ", rank, " failed with ", describe_status(status), "; stopping the other workers"));
+        std::string report;
+        for (const auto& [rank, status] : failures) report += str(report.empty() ? "" : "; ", "rank ", rank, " failed with ", describe_status(status));
+        say(report + "; stopping the other workers");
         tear_down(workers, SIGTERM, 5.0);
+        const int status = failures.front().second;
         if (attempt >= o.max_restarts) {
             say(str("giving up after ", attempt, " restart(s); exit code ", exit_code_of(status)));
             return exit_code_of(status);
