@@ -18,7 +18,8 @@ import tempfile
 import time
 
 import torch
-from transformers import AutoModelForCausalLM, Qwen3Config
+
+from bench_model import make_bench_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,11 +48,7 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, "build", "bin", "bench_generate"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(1)
-    cfg = Qwen3Config(vocab_size=32000, hidden_size=256, intermediate_size=768, num_hidden_layers=14,
-                      num_attention_heads=4, num_key_value_heads=2, head_dim=64, tie_word_embeddings=True,
-                      max_position_embeddings=4096, rope_parameters={"rope_type": "default", "rope_theta": 1e6})
-    model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32).eval()
+    model = make_bench_model().eval()
     params = sum(p.numel() for p in model.parameters())
     with tempfile.TemporaryDirectory() as tmp:
         model.save_pretrained(tmp)

@@ -20,7 +20,8 @@ import time
 
 import torch
 import torch.nn.functional as F
-from transformers import AutoModelForCausalLM, Qwen3Config
+
+from bench_model import make_bench_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "bin")
@@ -61,11 +62,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(1)
-    cfg = Qwen3Config(vocab_size=32000, hidden_size=256, intermediate_size=768, num_hidden_layers=14,
-                      num_attention_heads=4, num_key_value_heads=2, head_dim=64, tie_word_embeddings=True,
-                      max_position_embeddings=4096, rope_parameters={"rope_type": "default", "rope_theta": 1e6})
-    model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32).train()
+    model = make_bench_model().train()
     with tempfile.TemporaryDirectory() as tmp:
         model.save_pretrained(tmp)
         eager = pytorch_tokens_per_s(model, args.batch, args.seq, args.steps)
