@@ -56,6 +56,8 @@ std::vector<Completion> generate(TransformerImpl& model, const std::vector<std::
     ANVIL_CHECK(options.pad_token_id >= 0 && options.pad_token_id < vocab, "generate: pad_token_id ",
                 options.pad_token_id, " is outside the vocabulary");
     const int64_t batch = static_cast<int64_t>(prompts.size());
+    ANVIL_CHECK(options.sequence_seeds.empty() || options.sequence_seeds.size() == prompts.size(), "generate: ",
+                options.sequence_seeds.size(), " sequence seeds for ", prompts.size(), " prompts");
     if (batch == 0) return {};
     int64_t prompt_len = 0;
     for (size_t i = 0; i < prompts.size(); ++i) {
@@ -92,7 +94,15 @@ std::vector<Completion> generate(TransformerImpl& model, const std::vector<std::
     for (int64_t step = 0; step < options.max_new_tokens && running > 0; ++step) {
         const int64_t active = static_cast<int64_t>(rows.size());
         at::Tensor logits = model.logits(last).to(at::kFloat);
-        at::Tensor next = sample_tokens(logits, options.sampling, gen);
+        at::Tensor next;
+        if (options.sequence_seeds.empty()) {
+            next = sample_tokens(logits, options.sampling, gen);
+        } else {
+            std::vector<double> uniforms(static_cast<size_t>(active));
+            for (int64_t a = 0; a < active; ++a)
+                uniforms[static_cast<size_t>(a)] = counter_uniform(options.sequence_seeds[static_cast<size_t>(rows[a])], static_cast<uint64_t>(step));
+            next = sample_tokens(logits, options.sampling, uniforms);
+        }
         at::Tensor lp = at::log_softmax(logits, -1).gather(-1, next.unsqueeze(-1)).squeeze(-1);
         at::Tensor next_cpu = next.to(at::kCPU), lp_cpu = lp.to(at::kCPU);
         const int64_t* next_ptr = next_cpu.data_ptr<int64_t>();

@@ -29,6 +29,10 @@ struct RolloutOptions {
     int64_t max_new_tokens = 256;
     SamplingParams sampling;
     uint64_t seed = 0;
+    // One seed per prompt: when set, prompt i's draws are counter_uniform(sequence_seeds[i], token index)
+    // (models/sampling.h) instead of draws from the batch's generator, so a completion depends only on its
+    // own seed and prompt, not on the batch it shares (what data-parallel RL needs to match one rank).
+    std::vector<uint64_t> sequence_seeds;
     // Generation stops after any of these (the EOS token is kept in the completion).
     std::vector<int64_t> eos_token_ids;
     // Fed for padding and for sequences that have finished (always masked out); any id in the vocabulary.

@@ -4,6 +4,7 @@
 
 #include <ATen/Context.h>
 
+#include <functional>
 #include <limits>
 
 #include "core/error.h"
@@ -41,16 +42,40 @@ at::Tensor filter_logits(const at::Tensor& logits, const SamplingParams& p) {
     return l;
 }
 
-at::Tensor sample_tokens(const at::Tensor& logits, const SamplingParams& params, at::Generator& generator) {
+namespace {
+
+// Inverse-CDF sampling: one uniform per row against the cumulative probabilities (fp64), instead of
+// at::multinomial's one exponential draw per vocabulary entry. u lies in (0, total], so the first index whose
+// cumulative sum reaches u always has a positive probability; filtered tokens never win.
+at::Tensor draw(const at::Tensor& logits, const SamplingParams& params, const std::function<at::Tensor(const at::Tensor&)>& uniforms) {
     ANVIL_CHECK(logits.dim() == 2, "sample_tokens: logits must be [B, V], got ", logits.sizes());
     if (params.temperature == 0.0) return logits.argmax(-1);
-    // Inverse-CDF sampling: one uniform per row against the cumulative probabilities (fp64), instead of
-    // at::multinomial's one exponential draw per vocabulary entry. u lies in (0, total], so the first
-    // index whose cumulative sum reaches u always has a positive probability; filtered tokens never win.
     at::Tensor cdf = at::softmax(filter_logits(logits, params), -1).to(at::kDouble).cumsum(-1);
     at::Tensor total = cdf.narrow(-1, cdf.size(-1) - 1, 1);
-    at::Tensor u = (1.0 - at::rand({cdf.size(0), 1}, generator, cdf.options())) * total;
+    at::Tensor u = uniforms(cdf) * total;
     return at::searchsorted(cdf, u).squeeze(-1).clamp_max(cdf.size(-1) - 1);
+}
+
+}  // namespace
+
+at::Tensor sample_tokens(const at::Tensor& logits, const SamplingParams& params, at::Generator& generator) {
+    return draw(logits, params, [&](const at::Tensor& cdf) { return 1.0 - at::rand({cdf.size(0), 1}, generator, cdf.options()); });
+}
+
+at::Tensor sample_tokens(const at::Tensor& logits, const SamplingParams& params, const std::vector<double>& uniforms) {
+    return draw(logits, params, [&](const at::Tensor& cdf) {
+        ANVIL_CHECK(static_cast<int64_t>(uniforms.size()) == cdf.size(0), "sample_tokens: ", uniforms.size(),
+                    " uniforms for ", cdf.size(0), " rows");
+        return at::tensor(uniforms, at::kDouble).unsqueeze(1).to(cdf.device());
+    });
+}
+
+double counter_uniform(uint64_t seed, uint64_t counter) {
+    uint64_t z = seed + (counter + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return static_cast<double>((z >> 11) + 1) * 0x1.0p-53;  // (0, 1]
 }
 
 at::Generator make_generator(at::Device device, uint64_t seed) {

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace anvil {
 
@@ -25,6 +26,14 @@ at::Tensor filter_logits(const at::Tensor& logits, const SamplingParams& params)
 
 // logits [B, V] -> token ids [B] int64, drawn with `generator` (a generator of the logits' device).
 at::Tensor sample_tokens(const at::Tensor& logits, const SamplingParams& params, at::Generator& generator);
+
+// The same draw with the caller's uniforms: `uniforms` [B] fp64 on the CPU, each in (0, 1] (row b takes the
+// first token whose cumulative probability reaches uniforms[b]). Ignored for greedy decoding.
+at::Tensor sample_tokens(const at::Tensor& logits, const SamplingParams& params, const std::vector<double>& uniforms);
+
+// A counter-based uniform in (0, 1]: a pure function of (seed, counter) (SplitMix64), so a sequence's draws
+// do not depend on which other sequences share its batch, rank or device.
+double counter_uniform(uint64_t seed, uint64_t counter);
 
 // A generator for `device` seeded with `seed`.
 at::Generator make_generator(at::Device device, uint64_t seed);

@@ -121,6 +121,41 @@ TEST(Rollout, SameSeedSameCompletions) {
     EXPECT_TRUE(differs);
 }
 
+TEST(Rollout, SequenceSeedsMakeEachCompletionIndependentOfItsBatch) {
+    Transformer model = init_random_model(tiny_config("qwen3"), 8);
+    RolloutOptions o;
+    o.max_new_tokens = 10;
+    auto prompts = test_prompts();
+    for (size_t i = 0; i < prompts.size(); ++i) o.sequence_seeds.push_back(100 + i);
+    auto together = generate(*model, prompts, o);
+    bool seeds_matter = false;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        RolloutOptions alone = o;
+        alone.sequence_seeds = {100 + i};
+        alone.seed = 999;  // the batch generator is not used
+        auto single = generate(*model, {prompts[i]}, alone);
+        EXPECT_EQ(single[0].tokens, together[i].tokens) << "prompt " << i;
+        alone.sequence_seeds = {200 + i};
+        seeds_matter |= generate(*model, {prompts[i]}, alone)[0].tokens != together[i].tokens;
+    }
+    EXPECT_TRUE(seeds_matter);
+    o.sequence_seeds.pop_back();
+    EXPECT_THROW(generate(*model, prompts, o), Error);
+}
+
+TEST(Sampling, CounterUniformsAreUniformAndPure) {
+    double sum = 0;
+    for (uint64_t i = 0; i < 20000; ++i) {
+        const double u = counter_uniform(7, i);
+        ASSERT_GT(u, 0.0);
+        ASSERT_LE(u, 1.0);
+        sum += u;
+    }
+    EXPECT_NEAR(sum / 20000, 0.5, 0.01);
+    EXPECT_EQ(counter_uniform(7, 3), counter_uniform(7, 3));
+    EXPECT_NE(counter_uniform(7, 3), counter_uniform(8, 3));
+}
+
 TEST(Rollout, GreedyIsArgmaxOfTheFullForward) {
     Transformer model = init_random_model(tiny_config("qwen3"), 9);
     RolloutOptions o;
