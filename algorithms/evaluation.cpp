@@ -34,15 +34,6 @@ env::EnvironmentSpec EvalOptions::default_environment() {
     return spec;
 }
 
-namespace {
-
-std::string render_environment(const env::EnvironmentSpec& spec) {
-    if (spec.raw.empty()) return str("{ name = ", config::to_toml(spec.common.name), " }");
-    return config::to_toml(config::Value{spec.raw, {}});
-}
-
-}  // namespace
-
 const config::Section<EvalOptions>& EvalOptions::section() {
     static const config::Section<EvalOptions> s = [] {
         config::Section<EvalOptions> s("eval", "Evaluate a model on held-out tasks.");
@@ -52,11 +43,7 @@ const config::Section<EvalOptions>& EvalOptions::section() {
         s.custom<env::EnvironmentSpec>(
             "environment", &EvalOptions::environment,
             "Scoring environment: [stage.environment] with name (math, code, external, ...) and its options.", "table",
-            [](const config::Value& v, env::EnvironmentSpec& out, const std::string& path, config::Diagnostics& diag) {
-                if (!v.table()) return diag.error(v.pos, str(path, ": expected a table, got ", v.type_name()));
-                out = env::read_environment_spec(*v.table(), v.pos, path, diag);
-            },
-            render_environment);
+            env::read_environment_value, env::render_environment_spec);
         s.field("prompt_template", &EvalOptions::prompt_template, "How a task is shown to the model; {prompt} is replaced.");
         s.field("chat_template", &EvalOptions::chat_template,
                 "\"\" = raw text, \"auto\" = the checkpoint's chat template, or chatml, qwen3, llama3, plain.");

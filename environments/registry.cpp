@@ -146,6 +146,17 @@ EnvironmentSpec read_environment_spec(const config::Table& table, const config::
     return spec;
 }
 
+void read_environment_value(const config::Value& value, EnvironmentSpec& out, const std::string& path,
+                            config::Diagnostics& diag) {
+    if (!value.table()) return diag.error(value.pos, str(path, ": expected a table, got ", value.type_name()));
+    out = read_environment_spec(*value.table(), value.pos, path, diag);
+}
+
+std::string render_environment_spec(const EnvironmentSpec& spec) {
+    if (spec.raw.empty()) return str("{ name = ", config::to_toml(spec.common.name), " }");
+    return config::to_toml(config::Value{spec.raw, {}});
+}
+
 std::unique_ptr<EnvironmentFactory> make_environment(const EnvironmentSpec& spec, const EnvironmentContext& context) {
     const std::string& name = spec.common.name;
     {

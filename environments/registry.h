@@ -72,6 +72,12 @@ std::vector<std::string> environment_names();
 EnvironmentSpec read_environment_spec(const config::Table& table, const config::SourcePos& pos,
                                       const std::string& prefix, config::Diagnostics& diag);
 
+// The `environment` key of a stage section (config::Section::custom): reads the [stage.environment] table
+// at `path`, and renders a spec back as an inline TOML table.
+void read_environment_value(const config::Value& value, EnvironmentSpec& out, const std::string& path,
+                            config::Diagnostics& diag);
+std::string render_environment_spec(const EnvironmentSpec& spec);
+
 // Builds the named environment; throws UsageError for an unknown name or missing callbacks.
 std::unique_ptr<EnvironmentFactory> make_environment(const EnvironmentSpec& spec, const EnvironmentContext& context = {});
 

@@ -3,7 +3,9 @@
 
 #include "algorithms/arithmetic_tasks_stage.h"
 #include "algorithms/evaluation.h"
+#include "algorithms/grpo.h"
 #include "algorithms/model_init_stage.h"
+#include "algorithms/report_stage.h"
 #include "algorithms/sft.h"
 #include "algorithms/tokenizer_stage.h"
 
@@ -27,11 +29,21 @@ const std::vector<StageKind>& stage_kinds() {
             "sft",
             "Supervised fine-tuning on prompt/completion or chat records, loss on completion tokens; publishes @model.",
             run_sft_stage, /*all_ranks=*/true),
+        stage_kind<GrpoOptions>(
+            "grpo",
+            "RL with verifiable rewards (GRPO / DAPO / Dr.GRPO): sample groups of completions, score them with an "
+            "environment, clipped policy-gradient steps; publishes @model.",
+            run_grpo_stage, /*all_ranks=*/true),
         stage_kind<EvalOptions>(
             "eval",
             "Evaluate a model on held-out tasks with an environment: greedy accuracy, mean@n and unbiased pass@k; "
             "writes samples.jsonl and results.json.",
             run_eval_stage),
+        stage_kind<ReportOptions>(
+            "report",
+            "Write <run>/report.html: every evaluation side by side and SVG charts of the training stages' metrics; "
+            "prints the evaluation table.",
+            run_report_stage),
     };
     return kinds;
 }

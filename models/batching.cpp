@@ -95,4 +95,19 @@ std::vector<std::vector<float>> completion_logprobs(const at::Tensor& token_logp
     return out;
 }
 
+at::Tensor completion_values(const std::vector<std::vector<float>>& values, const CompletionBatch& batch) {
+    ANVIL_CHECK(values.size() == batch.prompt_lengths.size(), "completion_values: ", values.size(), " rows for a batch of ",
+                batch.prompt_lengths.size());
+    at::Tensor out = at::zeros(batch.targets.sizes(), at::kFloat);
+    for (size_t i = 0; i < values.size(); ++i) {
+        ANVIL_CHECK(static_cast<int64_t>(values[i].size()) == batch.completion_lengths[i], "completion_values: row ", i,
+                    " has ", values[i].size(), " values for ", batch.completion_lengths[i], " completion tokens");
+        if (values[i].empty()) continue;
+        out[static_cast<int64_t>(i)]
+            .narrow(0, batch.prompt_lengths[i] - 1, batch.completion_lengths[i])
+            .copy_(at::tensor(values[i], at::kFloat));
+    }
+    return out.to(batch.targets.device());
+}
+
 }  // namespace anvil

@@ -41,4 +41,8 @@ PackedCompletionBatch make_packed_completion_batch(const std::vector<std::vector
 // Row i's completion log-probs out of a [B, L] token_logprobs result, as a vector per row.
 std::vector<std::vector<float>> completion_logprobs(const at::Tensor& token_logprobs, const CompletionBatch& batch);
 
+// The inverse: per-row completion values (one per completion token, e.g. stored log-probs or advantages) laid
+// out [B, L] fp32 like `batch.targets`, 0 elsewhere.
+at::Tensor completion_values(const std::vector<std::vector<float>>& values, const CompletionBatch& batch);
+
 }  // namespace anvil

@@ -82,4 +82,19 @@ at::Tensor chunked_token_logprobs(const at::Tensor& hidden, const at::Tensor& we
     return out.view(targets.sizes());
 }
 
+at::Tensor chunked_token_entropy(const at::Tensor& hidden, const at::Tensor& weight, int64_t chunk_tokens) {
+    ANVIL_CHECK(hidden.dim() >= 1 && hidden.size(-1) == weight.size(1), "token_entropy: hidden size ", hidden.sizes(),
+                " does not match the LM head ", weight.sizes());
+    at::NoGradGuard no_grad;
+    at::Tensor flat = hidden.reshape({-1, hidden.size(-1)});
+    const int64_t n = flat.size(0), chunk = rows_per_chunk(chunk_tokens, weight.size(0));
+    at::Tensor out = at::empty({n}, flat.options().dtype(at::kFloat));
+    for (int64_t s = 0; s < n; s += chunk) {
+        const int64_t len = std::min(chunk, n - s);
+        at::Tensor logp = at::log_softmax(at::linear(flat.narrow(0, s, len), weight).to(at::kFloat), -1);
+        out.narrow(0, s, len).copy_(-(logp.exp() * logp).sum(-1));
+    }
+    return out.reshape(hidden.sizes().slice(0, hidden.dim() - 1));
+}
+
 }  // namespace anvil

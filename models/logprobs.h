@@ -15,4 +15,8 @@ namespace anvil {
 at::Tensor chunked_token_logprobs(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets,
                                   int64_t chunk_tokens = 0);
 
+// The entropy of the next-token distribution, −Σ_v p_v log p_v, at every position of hidden [..., H] -> [...]
+// fp32, chunked like chunked_token_logprobs; no gradient (a metric: RL stages log the policy's entropy).
+at::Tensor chunked_token_entropy(const at::Tensor& hidden, const at::Tensor& weight, int64_t chunk_tokens = 0);
+
 }  // namespace anvil
