@@ -198,4 +198,30 @@ TEST_F(Grpo, TwoRanksReproduceOneRankWithTheSameGlobalBatch) {
     EXPECT_LT(worst, 1e-6) << "largest parameter difference between 1 and 2 ranks";
 }
 
+TEST_F(Grpo, RealScaleConfigsRunAFewStepsOnATinyModel) {
+    // configs/grpo_gsm8k.toml and grpo_math.toml, shrunk by --set to the tiny model and a few tasks; run from
+    // the repository root as documented, on the datasets under data/.
+    const std::string model = (root / "runs" / "base" / "sft" / "model").string();
+    for (const std::string name : {"grpo_gsm8k", "grpo_math"}) {
+        SCOPED_TRACE(name);
+        std::string sets = " --set run.output_dir=" + (root / "runs").string() + " --set run.name=" + name;
+        for (const char* eval : {"eval_before", "eval_after"})
+            for (const std::string kv : {"chat_template=\"\"", "max_new_tokens=8", "samples=2", "pass_k=[1,2]", "tasks.limit=4", "dtype=float32"})
+                sets += str(" --set 'stage.", eval, ".", kv, "'");
+        sets += " --set stage.eval_before.model=" + model + " --set stage.grpo.model=" + model;
+        for (const std::string kv : {"chat_template=\"\"", "tasks.limit=32", "eval_max_tasks=4", "prompts_per_step=4", "group_size=2",
+                                     "max_new_tokens=8", "micro_batch_size=2", "max_steps=4", "checkpoint_every=4", "eval_every=4",
+                                     "rollout_batch_size=8"})
+            sets += " --set 'stage.grpo." + kv + "'";
+        const std::string config = std::string(ANVIL_SOURCE_DIR) + "/configs/" + name + ".toml";
+        auto check = testing_support::run_command(kBin + "anvil config check " + config);
+        ASSERT_EQ(check.code, 0) << check.output;
+        auto r = testing_support::run_command("cd " + std::string(ANVIL_SOURCE_DIR) + " && " + kBin + "anvil run " + config + sets);
+        ASSERT_EQ(r.code, 0) << r.output;
+        EXPECT_TRUE(fs::exists(run_dir(name) / "grpo" / "model" / "model.safetensors"));
+        EXPECT_TRUE(fs::exists(run_dir(name) / "report.html"));
+        EXPECT_EQ(metrics(name).rbegin()->first, 4);
+    }
+}
+
 }  // namespace anvil
