@@ -5,6 +5,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "algorithms/evaluation.h"
@@ -303,6 +304,7 @@ private:
     }
 
     void make_rollout(int64_t index) {
+        const auto start = std::chrono::steady_clock::now();
         TransformerImpl& model = text_.model();
         const int rank = world_.rank();
         const int64_t g = o_.group_size;
@@ -350,8 +352,10 @@ private:
             }
         }
         model.train();
+        const double generation = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (reference_) reference_logprobs(r.samples);
         score(r);
+        r.metrics.emplace_back("rollout_seconds", generation);
         if (o_.log_completions_every > 0 && index % o_.log_completions_every == 0 && rank == 0) write_completions(r);
         rollout_ = std::move(r);
     }
