@@ -1,6 +1,7 @@
 // Chunked token log-probabilities with a recomputing backward; see logprobs.h.
 #include "models/logprobs.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -77,8 +78,17 @@ at::Tensor chunked_token_logprobs(const at::Tensor& hidden, const at::Tensor& we
         ANVIL_CHECK(targets.max().item<int64_t>() < weight.size(0), "token_logprobs: target id ",
                     targets.max().item<int64_t>(), " >= vocab size ", weight.size(0));
     at::Tensor flat = hidden.reshape({-1, hidden.size(-1)});
+    at::Tensor head = weight;
+    // Under autocast the LM head runs in the autocast dtype like any linear layer; casting before the custom
+    // function makes its backward recompute the very logits its forward saw.
+    const c10::DeviceType device_type = hidden.device().type();
+    if (at::autocast::is_autocast_available(device_type) && at::autocast::is_autocast_enabled(device_type)) {
+        const at::ScalarType dtype = at::autocast::get_autocast_dtype(device_type);
+        flat = flat.to(dtype);
+        head = head.to(dtype);
+    }
     at::Tensor out =
-        ChunkedLogprobs::apply(flat, weight, targets.reshape({-1}), rows_per_chunk(chunk_tokens, weight.size(0)));
+        ChunkedLogprobs::apply(flat, head, targets.reshape({-1}), rows_per_chunk(chunk_tokens, weight.size(0)));
     return out.view(targets.sizes());
 }
 

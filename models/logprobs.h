@@ -11,7 +11,8 @@ namespace anvil {
 // log_softmax(hidden @ weight^T)[target] in fp32, for hidden [..., H] (model dtype), weight [V, H], targets
 // [...] int64 -> [...] fp32. The logits are computed in the weight's dtype and upcast to fp32 (as HF does),
 // `chunk_tokens` rows at a time (0: about 256 MB of fp32 logits per chunk). Targets < 0 give 0 and no
-// gradient. Differentiable in hidden and weight.
+// gradient. Differentiable in hidden and weight. Under autocast (trainer/device.h) the logits are computed in
+// the autocast dtype, as an autocast nn.Linear would.
 at::Tensor chunked_token_logprobs(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets,
                                   int64_t chunk_tokens = 0);
 
