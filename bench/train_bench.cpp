@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "core/malloc_tuning.h"
 #include "launch/cli_args.h"
 #include "models/checkpoint.h"
 #include "trainer/distributed.h"
@@ -73,6 +74,7 @@ int run(int argc, char** argv) {
 }  // namespace anvil
 
 int main(int argc, char** argv) {
+    anvil::keep_freed_memory_for_reuse();
     try {
         return anvil::run(argc, argv);
     } catch (const std::exception& e) {

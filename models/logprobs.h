@@ -1,7 +1,8 @@
 // Token log-probabilities through the LM head, chunked over tokens: the one shared function that rollout
 // and every training loss use for log pi(token), so both compute the same numbers. Not a loss: algorithms/
-// turns these into objectives. The fp32 [N, V] logits of the whole batch never exist, in forward or backward
-// (backward recomputes each chunk's logits, as Liger-Kernel's fused linear cross-entropy does).
+// turns these into objectives. The fp32 [N, V] logits exist one chunk at a time: a batch that fits in one
+// chunk keeps its log-softmax for backward; a larger one has backward recompute each chunk's logits, as
+// Liger-Kernel's fused linear cross-entropy does.
 #pragma once
 
 #include <ATen/ATen.h>
