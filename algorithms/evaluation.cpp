@@ -7,6 +7,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "models/text_generation.h"
+#include "trainer/distributed.h"
 #include "trainer/progress.h"
 #include "trainer/run_context.h"
 
@@ -190,6 +191,7 @@ void run_eval_stage(const EvalOptions& options, RunContext& ctx) {
         throw UsageError(str("stage '", ctx.stage_name(), "': environment '", o.environment.common.name,
                              "' is multi-turn; evaluation scores single-turn environments"));
     TextGenerator generator = TextGenerator::load(model_dir, o.dtype == "bfloat16" ? at::kBFloat16 : at::kFloat, o.chat_template);
+    generator.model().to(ctx.world().device());
     log::info("evaluating ", model_dir, " on ", tasks.size(), " tasks from ", o.tasks.path, " (greedy",
               o.samples > 0 ? str(" + ", o.samples, " samples each") : std::string(), ")");
     auto progress = ctx.progress(static_cast<int64_t>(tasks.size()) * (1 + o.samples), "completions");

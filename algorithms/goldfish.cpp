@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include "core/error.h"
+#include "core/hash.h"
 
 namespace anvil {
 
@@ -18,13 +19,12 @@ at::Tensor goldfish_targets(const at::Tensor& input_ids, const at::Tensor& targe
     for (int64_t b = 0; b < rows; ++b) {
         for (int64_t t = 0; t < length; ++t) {
             if (target[b * length + t] < 0) continue;
-            uint64_t hash = 1469598103934665603ull;  // FNV-1a over the token ids' 8 bytes
+            uint64_t hash = kFnv1aBasis;  // FNV-1a over the token ids' 8 bytes, least significant first
             for (int64_t j = std::max<int64_t>(0, t + 1 - context); j <= t; ++j) {
-                uint64_t token = static_cast<uint64_t>(id[b * length + j]);
-                for (int byte = 0; byte < 8; ++byte) {
-                    hash ^= (token >> (8 * byte)) & 0xFF;
-                    hash *= 1099511628211ull;
-                }
+                const uint64_t token = static_cast<uint64_t>(id[b * length + j]);
+                char bytes[8];
+                for (int byte = 0; byte < 8; ++byte) bytes[byte] = static_cast<char>((token >> (8 * byte)) & 0xFF);
+                hash = fnv1a(std::string_view(bytes, 8), hash);
             }
             if (hash % static_cast<uint64_t>(k) == 0) target[b * length + t] = -100;
         }

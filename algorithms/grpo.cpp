@@ -173,9 +173,11 @@ public:
             eval_tasks_ = env::load_tasks(resolved(o_.eval_tasks, "eval_tasks.path"));
             if (eval_tasks_.size() > static_cast<size_t>(o_.eval_max_tasks)) eval_tasks_.resize(static_cast<size_t>(o_.eval_max_tasks));
         }
+        text_.model().to(world_.device());
         if (o_.kl_coef > 0) {
             const std::string ref_dir = o_.reference_model.empty() ? model_dir_ : ctx.resolve(o_.reference_model, "reference_model");
             reference_ = load_checkpoint(ref_dir, at::kFloat).model;
+            reference_->to(world_.device());
             reference_->eval();
             for (auto& p : reference_->parameters()) p.requires_grad_(false);
         }

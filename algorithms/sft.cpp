@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "algorithms/goldfish.h"
+#include "core/hash.h"
 #include "core/jsonl.h"
 #include "core/log.h"
 #include "models/batching.h"
@@ -27,7 +28,9 @@ const config::Section<SftOptions>& SftOptions::section() {
         s.field("model", &SftOptions::model, "Checkpoint directory to fine-tune (or @model).");
         s.field("data", &SftOptions::data, "Training JSONL (or an @artifact).");
         s.field("eval_data", &SftOptions::eval_data, "Held-out JSONL for the evaluation loss; \"\" = split off eval_fraction.");
-        s.field("eval_fraction", &SftOptions::eval_fraction, "Share of the training records held out when eval_data is \"\".")
+        s.field("eval_fraction", &SftOptions::eval_fraction,
+                "Share of the training records held out when eval_data is \"\": a record is held out when a hash of its "
+                "content falls below this, so the split stays put when records are added, removed or reordered.")
             .min(0)
             .max(0.5);
         s.field("eval_max_examples", &SftOptions::eval_max_examples, "Held-out examples used for the evaluation loss.").min(1);
@@ -64,6 +67,7 @@ namespace {
 
 struct Example {
     std::vector<int64_t> prompt, completion;
+    uint64_t content_hash = 0;  // of the JSON record (keys sorted), for the held-out split
 };
 
 struct Dataset {
@@ -98,6 +102,7 @@ Dataset load_examples(const std::string& path, const SftOptions& o, const TextGe
             completion = c->get<std::string>();
         }
         Example e;
+        e.content_hash = fnv1a(r.dump());
         e.prompt = std::move(text.encode_prompts({prompt}).front());
         for (int32_t id : tok.encode(completion, false)) e.completion.push_back(id);
         if (!eos.empty()) e.completion.push_back(eos.front());
@@ -156,6 +161,7 @@ void run_sft_stage(const SftOptions& options, RunContext& ctx) {
     const std::string model_dir = ctx.resolve(o.model, "model");
     TextGenerator text = TextGenerator::load(model_dir, at::kFloat, o.chat_template);
     TransformerImpl& model = text.model();
+    model.to(world.device());
     model.train();
     const int64_t pad = text.tokenizer().special_ids().pad.value_or(text.tokenizer().special_ids().eos.empty() ? 0 : text.tokenizer().special_ids().eos.front());
 
@@ -164,9 +170,11 @@ void run_sft_stage(const SftOptions& options, RunContext& ctx) {
     if (!o.eval_data.empty()) {
         held_out = load_examples(ctx.resolve(o.eval_data, "eval_data"), o, text);
     } else if (o.eval_fraction > 0) {
-        size_t n = static_cast<size_t>(static_cast<double>(train.examples.size()) * o.eval_fraction);
-        held_out.examples.assign(train.examples.end() - static_cast<std::ptrdiff_t>(n), train.examples.end());
-        train.examples.resize(train.examples.size() - n);
+        // The top 53 bits of the content hash as a uniform number in [0, 1), compared with the fraction.
+        auto held = [&](const Example& e) { return static_cast<double>(e.content_hash >> 11) * 0x1p-53 < o.eval_fraction; };
+        std::vector<Example> kept;
+        for (auto& e : train.examples) (held(e) ? held_out.examples : kept).push_back(std::move(e));
+        train.examples = std::move(kept);
     }
     if (held_out.examples.size() > static_cast<size_t>(o.eval_max_examples)) held_out.examples.resize(static_cast<size_t>(o.eval_max_examples));
     ANVIL_CHECK(!train.examples.empty(), "stage '", ctx.stage_name(), "': no training examples");

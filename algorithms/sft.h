@@ -1,8 +1,9 @@
 // Stage kind "sft": supervised fine-tuning on prompt/completion pairs with the loss on completion tokens only
 // (the mean negative log-likelihood over the micro-batch's completion tokens), data parallel through the
-// training loop (trainer/training_loop.h), with a held-out loss. Records are JSONL with a prompt and a
-// completion field (names configurable) or with chat `messages` (every turn but the last assistant turn is
-// the prompt, rendered through the chat template). Examples are padded per micro-batch (no packing yet).
+// training loop (trainer/training_loop.h), with a held-out loss on eval_data or on the records whose content
+// hash falls below eval_fraction. Records are JSONL with a prompt and a completion field (names configurable)
+// or with chat `messages` (every turn but the last assistant turn is the prompt, rendered through the chat
+// template). Examples are padded per micro-batch or packed into rows (models/batching.h).
 // The data order is a seeded permutation per epoch, a function of the step, so resumed runs see the same data.
 #pragma once
 

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/malloc_tuning.h"
 #include "models/checkpoint.h"
 #include "models/rollout.h"
 
@@ -97,6 +98,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    anvil::keep_freed_memory_for_reuse();
     try {
         return run(argc, argv);
     } catch (const anvil::UsageError& e) {

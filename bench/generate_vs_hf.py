@@ -6,13 +6,14 @@ temperature 1, no top-k / top-p, no EOS, KV cache on), then runs ./build/bin/ben
 checkpoint with the same batch, prompt length, new tokens and threads, and prints both and the ratio.
 
     ANVIL_JOBS=1 ./scripts/build.sh --target bench_generate
-    /root/.cache/anvil/venv-fixtures/bin/python bench/generate_vs_hf.py [--batch 32 --prompt 64 --new 128 --threads 2]
+    /root/.cache/anvil/venv-fixtures/bin/python bench/generate_vs_hf.py [--batch 32 --prompt 64 --new 128 --threads 2 --repeats 5]
 
 Numbers depend on the machine's load; run it on an idle machine and compare ratios, not absolute values.
 """
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import tempfile
 import time
@@ -46,20 +47,26 @@ def main():
     ap.add_argument("--new", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--binary", default=os.path.join(ROOT, "build", "bin", "bench_generate"))
+    ap.add_argument("--repeats", type=int, default=1, help="alternate the measurements this often; report medians")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = make_bench_model().eval()
     params = sum(p.numel() for p in model.parameters())
+    ratios = []
     with tempfile.TemporaryDirectory() as tmp:
         model.save_pretrained(tmp)
-        hf_rate, hf_s = hf_tokens_per_s(model, args.batch, args.prompt, args.new, 0)
-        print(f"hf_generate    tokens_per_s={hf_rate:.1f} seconds={hf_s:.3f} params={params}")
         cmd = [args.binary, "--model", tmp, "--batch", str(args.batch), "--prompt", str(args.prompt),
                "--new", str(args.new), "--threads", str(args.threads)]
-        line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
-    print(line)
-    anvil_rate = float(re.search(r"tokens_per_s=([0-9.]+)", line).group(1))
-    print(f"ratio anvil/hf = {anvil_rate / hf_rate:.2f}")
+        for _ in range(args.repeats):
+            hf_rate, hf_s = hf_tokens_per_s(model, args.batch, args.prompt, args.new, 0)
+            print(f"hf_generate    tokens_per_s={hf_rate:.1f} seconds={hf_s:.3f} params={params}")
+            line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
+            print(line)
+            ratios.append(float(re.search(r"tokens_per_s=([0-9.]+)", line).group(1)) / hf_rate)
+            print(f"ratio anvil/hf = {ratios[-1]:.2f}")
+    if args.repeats > 1:
+        print(f"median over {args.repeats}: anvil/hf = {statistics.median(ratios):.2f} "
+              f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
 
 
 if __name__ == "__main__":

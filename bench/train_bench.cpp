@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "core/malloc_tuning.h"
 #include "launch/cli_args.h"
 #include "models/checkpoint.h"
 #include "trainer/distributed.h"
@@ -32,7 +33,7 @@ const cli::Command kCommand{"",
 
 int run(int argc, char** argv) {
     cli::Args args = cli::parse(kCommand, argc, argv, 1);
-    auto world = DistributedWorld::connect(WorldInfo::from_environment(), false);
+    auto world = DistributedWorld::connect(WorldInfo::from_environment(), at::kCPU);
     at::set_num_threads(static_cast<int>(args.get_integer("threads", 2, 1)));
     const int64_t batch = args.get_integer("batch", 8, 1), seq = args.get_integer("seq", 128, 2);
     const int64_t steps = args.get_integer("steps", 6, 1);
@@ -73,6 +74,7 @@ int run(int argc, char** argv) {
 }  // namespace anvil
 
 int main(int argc, char** argv) {
+    anvil::keep_freed_memory_for_reuse();
     try {
         return anvil::run(argc, argv);
     } catch (const std::exception& e) {

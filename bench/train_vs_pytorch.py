@@ -7,13 +7,14 @@ same global batch, length and threads (1 rank), and under anvilrun with 2 ranks 
 tokens/s and the ratios.
 
     ANVIL_JOBS=1 ./scripts/build.sh --target bench_train anvilrun
-    /root/.cache/anvil/venv-fixtures/bin/python bench/train_vs_pytorch.py [--batch 8 --seq 128 --steps 6 --threads 2]
+    /root/.cache/anvil/venv-fixtures/bin/python bench/train_vs_pytorch.py [--batch 8 --seq 128 --steps 6 --threads 2 --repeats 5]
 
 Numbers depend on the machine's load; run it on an idle machine and compare ratios, not absolute values.
 """
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import tempfile
 import time
@@ -60,19 +61,30 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=1, help="alternate the measurements this often; report medians")
+    ap.add_argument("--bin-dir", default=BIN, help="where bench_train and anvilrun are")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = make_bench_model().train()
+    one_ratios, two_ratios = [], []
     with tempfile.TemporaryDirectory() as tmp:
         model.save_pretrained(tmp)
-        eager = pytorch_tokens_per_s(model, args.batch, args.seq, args.steps)
-        print(f"pytorch_eager tokens_per_s={eager:.1f}")
         common = ["--model", tmp, "--batch", str(args.batch), "--seq", str(args.seq), "--steps", str(args.steps)]
-        one = anvil_rate([os.path.join(BIN, "bench_train"), *common, "--threads", str(args.threads)])
-        two = anvil_rate([os.path.join(BIN, "anvilrun"), "--standalone", "--nproc-per-node", "2",
-                          os.path.join(BIN, "bench_train"), *common, "--threads", str(max(1, args.threads // 2))])
-    print(f"ratio anvil/pytorch (1 rank) = {one / eager:.2f}")
-    print(f"ratio 2 ranks / 1 rank = {two / one:.2f}")
+        for _ in range(args.repeats):
+            eager = pytorch_tokens_per_s(model, args.batch, args.seq, args.steps)
+            print(f"pytorch_eager tokens_per_s={eager:.1f}")
+            one = anvil_rate([os.path.join(args.bin_dir, "bench_train"), *common, "--threads", str(args.threads)])
+            two = anvil_rate([os.path.join(args.bin_dir, "anvilrun"), "--standalone", "--nproc-per-node", "2",
+                              os.path.join(args.bin_dir, "bench_train"), *common,
+                              "--threads", str(max(1, args.threads // 2))])
+            one_ratios.append(one / eager)
+            two_ratios.append(two / one)
+            print(f"ratio anvil/pytorch (1 rank) = {one_ratios[-1]:.2f}")
+            print(f"ratio 2 ranks / 1 rank = {two_ratios[-1]:.2f}")
+    if args.repeats > 1:
+        print(f"median over {args.repeats}: anvil/pytorch = {statistics.median(one_ratios):.2f} "
+              f"(min {min(one_ratios):.2f}, max {max(one_ratios):.2f}); "
+              f"2 ranks / 1 rank = {statistics.median(two_ratios):.2f}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/malloc_tuning.h"
 #include "core/text.h"
 #include "launch/cli_args.h"
 #include "launch/eval_command.h"
@@ -134,6 +135,7 @@ int dispatch(int argc, char** argv) {
 }  // namespace anvil
 
 int main(int argc, char** argv) {
+    anvil::keep_freed_memory_for_reuse();
     try {
         return anvil::dispatch(argc, argv);
     } catch (const anvil::UsageError& e) {

@@ -1,6 +1,7 @@
 // Chunked token log-probabilities with a recomputing backward; see logprobs.h.
 #include "models/logprobs.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -20,45 +21,51 @@ int64_t rows_per_chunk(int64_t chunk_tokens, int64_t vocab) {
 
 class ChunkedLogprobs : public torch::autograd::Function<ChunkedLogprobs> {
 public:
-    // hidden [N, H], weight [V, H], targets [N] -> [N] fp32.
+    // hidden [N, H], weight [V, H], targets [N] -> [N] fp32. When all N rows fit in one chunk, that chunk's
+    // log-softmax is kept for backward (no more memory than backward's recomputed chunk would take);
+    // otherwise backward recomputes the logits chunk by chunk.
     static at::Tensor forward(AutogradContext* ctx, at::Tensor hidden, at::Tensor weight, at::Tensor targets,
                               int64_t chunk) {
         const int64_t n = hidden.size(0);
         at::Tensor valid = targets.ge(0);
         at::Tensor safe = targets.clamp_min(0);
         at::Tensor out = at::empty({n}, hidden.options().dtype(at::kFloat));
-        at::Tensor lse = at::empty({n}, hidden.options().dtype(at::kFloat));
+        at::Tensor kept;
         for (int64_t s = 0; s < n; s += chunk) {
             int64_t len = std::min(chunk, n - s);
-            at::Tensor logits = at::linear(hidden.narrow(0, s, len), weight).to(at::kFloat);
-            at::Tensor l = at::logsumexp(logits, {-1});
-            lse.narrow(0, s, len).copy_(l);
-            out.narrow(0, s, len).copy_(logits.gather(-1, safe.narrow(0, s, len).unsqueeze(-1)).squeeze(-1) - l);
+            at::Tensor logp = at::log_softmax(at::linear(hidden.narrow(0, s, len), weight).to(at::kFloat), -1);
+            out.narrow(0, s, len).copy_(logp.gather(-1, safe.narrow(0, s, len).unsqueeze(-1)).squeeze(-1));
+            if (len == n) kept = logp;
         }
         out.masked_fill_(valid.logical_not(), 0.0);
-        ctx->save_for_backward({hidden, weight, safe, valid, lse});
+        ctx->save_for_backward({hidden, weight, safe, valid, kept});
         ctx->saved_data["chunk"] = chunk;
         return out;
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
         auto saved = ctx->get_saved_variables();
-        const at::Tensor &hidden = saved[0], &weight = saved[1], &safe = saved[2], &valid = saved[3], &lse = saved[4];
+        const at::Tensor &hidden = saved[0], &weight = saved[1], &safe = saved[2], &valid = saved[3], &kept = saved[4];
         const int64_t chunk = ctx->saved_data["chunk"].toInt();
         at::Tensor g = grad_outputs[0].to(at::kFloat) * valid.to(at::kFloat);
         const bool need_h = ctx->needs_input_grad(0), need_w = ctx->needs_input_grad(1);
-        at::Tensor grad_h = need_h ? at::empty_like(hidden) : at::Tensor();
-        at::Tensor grad_w = need_w ? at::zeros(weight.sizes(), weight.options().dtype(at::kFloat)) : at::Tensor();
         const int64_t n = hidden.size(0);
+        at::Tensor grad_h = need_h ? at::empty_like(hidden) : at::Tensor();
+        at::Tensor grad_w;
         for (int64_t s = 0; s < n; s += chunk) {
             int64_t len = std::min(chunk, n - s);
             at::Tensor h = hidden.narrow(0, s, len);
             at::Tensor gs = g.narrow(0, s, len).unsqueeze(-1);
-            // d(logit_t - logsumexp)/d logits = onehot(t) - softmax.
-            at::Tensor probs = at::exp(at::linear(h, weight).to(at::kFloat) - lse.narrow(0, s, len).unsqueeze(-1));
-            at::Tensor grad_logits = (probs * gs).neg_().scatter_add_(-1, safe.narrow(0, s, len).unsqueeze(-1), gs);
+            // d(log_softmax(logits)[t])/d logits = onehot(t) - softmax(logits).
+            at::Tensor probs = kept.defined() ? kept.exp() : at::softmax(at::linear(h, weight).to(at::kFloat), -1);
+            at::Tensor grad_logits = probs.mul_(gs).neg_().scatter_add_(-1, safe.narrow(0, s, len).unsqueeze(-1), gs);
             if (need_h) grad_h.narrow(0, s, len).copy_(at::matmul(grad_logits.to(weight.scalar_type()), weight));
-            if (need_w) grad_w.addmm_(grad_logits.t(), h.to(at::kFloat));
+            if (need_w) {
+                if (grad_w.defined())
+                    grad_w.addmm_(grad_logits.t(), h.to(at::kFloat));
+                else
+                    grad_w = at::mm(grad_logits.t(), h.to(at::kFloat));
+            }
         }
         return {grad_h, need_w ? grad_w.to(weight.scalar_type()) : at::Tensor(), at::Tensor(), at::Tensor()};
     }
@@ -77,8 +84,17 @@ at::Tensor chunked_token_logprobs(const at::Tensor& hidden, const at::Tensor& we
         ANVIL_CHECK(targets.max().item<int64_t>() < weight.size(0), "token_logprobs: target id ",
                     targets.max().item<int64_t>(), " >= vocab size ", weight.size(0));
     at::Tensor flat = hidden.reshape({-1, hidden.size(-1)});
+    at::Tensor head = weight;
+    // Under autocast the LM head runs in the autocast dtype like any linear layer; casting before the custom
+    // function makes its backward recompute the very logits its forward saw.
+    const c10::DeviceType device_type = hidden.device().type();
+    if (at::autocast::is_autocast_available(device_type) && at::autocast::is_autocast_enabled(device_type)) {
+        const at::ScalarType dtype = at::autocast::get_autocast_dtype(device_type);
+        flat = flat.to(dtype);
+        head = head.to(dtype);
+    }
     at::Tensor out =
-        ChunkedLogprobs::apply(flat, weight, targets.reshape({-1}), rows_per_chunk(chunk_tokens, weight.size(0)));
+        ChunkedLogprobs::apply(flat, head, targets.reshape({-1}), rows_per_chunk(chunk_tokens, weight.size(0)));
     return out.view(targets.sizes());
 }
 

@@ -28,15 +28,17 @@ std::optional<fs::path> CheckpointStore::latest() const {
     return dir;
 }
 
+fs::path CheckpointStore::staging(int64_t step) const { return root_ / (".tmp-" + step_name(step)); }
+
 fs::path CheckpointStore::begin(int64_t step) const {
-    const fs::path tmp = root_ / (".tmp-" + step_name(step));
+    const fs::path tmp = staging(step);
     fs::remove_all(tmp);
     fs::create_directories(tmp);
     return tmp;
 }
 
 fs::path CheckpointStore::commit(int64_t step) const {
-    const fs::path tmp = root_ / (".tmp-" + step_name(step));
+    const fs::path tmp = staging(step);
     const fs::path final_dir = root_ / step_name(step);
     for (const auto& entry : fs::recursive_directory_iterator(tmp))
         if (entry.is_regular_file() || entry.is_directory()) fsync_path(entry.path());
@@ -54,6 +56,15 @@ fs::path CheckpointStore::commit(int64_t step) const {
     for (size_t i = 0; i + static_cast<size_t>(keep_last_) < existing.size(); ++i)
         if (existing[i].second != final_dir) fs::remove_all(existing[i].second);
     return final_dir;
+}
+
+int64_t CheckpointStore::remove_incomplete() const {
+    if (!fs::is_directory(root_)) return 0;
+    std::vector<fs::path> stale;
+    for (const auto& entry : fs::directory_iterator(root_))
+        if (entry.path().filename().string().rfind(".tmp-step-", 0) == 0) stale.push_back(entry.path());
+    for (const auto& dir : stale) fs::remove_all(dir);
+    return static_cast<int64_t>(stale.size());
 }
 
 }  // namespace anvil

@@ -21,9 +21,14 @@ public:
 
     // A fresh, empty temporary directory for step `step` (any stale one from a crash is removed).
     std::filesystem::path begin(int64_t step) const;
+    // The temporary directory begin(step) made, where the checkpoint of step `step` is written.
+    std::filesystem::path staging(int64_t step) const;
     // Fsyncs everything written into begin(step)'s directory, renames it to step-<step>, points `latest`
     // at it, and deletes the oldest checkpoints beyond keep_last.
     std::filesystem::path commit(int64_t step) const;
+
+    // Deletes the temporary directories of checkpoints a crash interrupted; returns how many there were.
+    int64_t remove_incomplete() const;
 
     const std::filesystem::path& root() const { return root_; }
 

@@ -32,7 +32,7 @@ struct DistributedWorld::Connection {
     c10::intrusive_ptr<c10d::Backend> backend;
 };
 
-DistributedWorld::DistributedWorld(WorldInfo info) : info_(std::move(info)) {}
+DistributedWorld::DistributedWorld(WorldInfo info, c10::Device device) : info_(std::move(info)), device_(device) {}
 
 WorldInfo WorldInfo::from_environment() {
     WorldInfo w;
@@ -53,9 +53,10 @@ WorldInfo WorldInfo::from_environment() {
     return w;
 }
 
-std::unique_ptr<DistributedWorld> DistributedWorld::connect(const WorldInfo& info, bool cuda,
+std::unique_ptr<DistributedWorld> DistributedWorld::connect(const WorldInfo& info, c10::Device device,
                                                             std::chrono::milliseconds timeout) {
-    std::unique_ptr<DistributedWorld> world(new DistributedWorld(info));
+    std::unique_ptr<DistributedWorld> world(new DistributedWorld(info, device));
+    const bool cuda = device.is_cuda();
     const char* prefixed = std::getenv("ANVIL_LAUNCHER_PREFIXES_OUTPUT");
     if (!(prefixed && std::string(prefixed) == "1")) log::set_rank(info.rank, info.world_size);
     if (info.world_size == 1) return world;
@@ -98,23 +99,40 @@ std::unique_ptr<DistributedWorld> DistributedWorld::connect(const WorldInfo& inf
 
 DistributedWorld::~DistributedWorld() = default;
 
+namespace {
+
+// Runs `collective` on `tensors`; NCCL takes only device tensors, so CPU ones travel through the device.
+template <class Collective>
+void on_device(std::vector<at::Tensor>& tensors, c10::Device device, Collective collective) {
+    if (!device.is_cuda()) return collective(tensors);
+    std::vector<at::Tensor> staged;
+    for (const auto& t : tensors) staged.push_back(t.is_cuda() ? t : t.to(device));
+    collective(staged);
+    for (size_t i = 0; i < tensors.size(); ++i)
+        if (!tensors[i].is_cuda()) tensors[i].copy_(staged[i]);
+}
+
+}  // namespace
+
 void DistributedWorld::all_reduce_sum(std::vector<at::Tensor>& tensors) {
     if (!connection_ || tensors.empty()) return;
     c10d::AllreduceOptions opts;
     opts.reduceOp = c10d::ReduceOp::SUM;
-    connection_->backend->allreduce(tensors, opts)->wait();
+    on_device(tensors, device_, [&](std::vector<at::Tensor>& t) { connection_->backend->allreduce(t, opts)->wait(); });
 }
 
 void DistributedWorld::broadcast(std::vector<at::Tensor>& tensors, int root) {
     if (!connection_ || tensors.empty()) return;
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
-    connection_->backend->broadcast(tensors, opts)->wait();
+    on_device(tensors, device_, [&](std::vector<at::Tensor>& t) { connection_->backend->broadcast(t, opts)->wait(); });
 }
 
 void DistributedWorld::barrier() {
     if (!connection_) return;
-    connection_->backend->barrier()->wait();
+    c10d::BarrierOptions opts;
+    if (device_.is_cuda()) opts.device_ids = {device_.index()};  // NCCL: no guessing which GPU is ours
+    connection_->backend->barrier(opts)->wait();
 }
 
 }  // namespace anvil

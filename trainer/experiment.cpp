@@ -23,6 +23,10 @@ const config::Section<RunOptions>& RunOptions::section() {
         s.field("threads", &RunOptions::threads,
                 "CPU threads per rank for tensor maths; 0 = the machine's cores divided among the local ranks.")
             .min(0);
+        s.field("device", &RunOptions::device,
+                "Where each rank computes: cuda (rank i on cuda:LOCAL_RANK, NCCL between ranks), cpu (Gloo), or auto "
+                "(cuda when a GPU is visible).")
+            .choices({"auto", "cpu", "cuda"});
         s.field("resume", &RunOptions::resume,
                 "Continue an existing run directory: skip completed stages and resume from the latest checkpoint.");
         return s;

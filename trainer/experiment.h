@@ -22,6 +22,7 @@ struct RunOptions {
     std::string output_dir = "runs";
     int64_t seed = 1234;
     int threads = 0;
+    std::string device = "auto";
     bool resume = true;
 
     static const config::Section<RunOptions>& section();

@@ -12,6 +12,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "trainer/device.h"
 #include "trainer/distributed.h"
 #include "trainer/run_context.h"
 
@@ -62,7 +63,8 @@ void run_experiment(const Experiment& exp, const std::vector<StageKind>& kinds) 
     const int threads = exp.run.threads > 0 ? exp.run.threads : default_thread_count();
     at::set_num_threads(threads);
     at::manual_seed(static_cast<uint64_t>(exp.run.seed));
-    auto world = DistributedWorld::connect(WorldInfo::from_environment(), /*cuda=*/false);
+    const WorldInfo info = WorldInfo::from_environment();
+    auto world = DistributedWorld::connect(info, select_device(exp.run.device, info.local_rank));
     const bool main_rank = world->is_main();
 
     const fs::path run_dir = fs::path(exp.run.output_dir) / exp.run.name;
@@ -89,7 +91,8 @@ void run_experiment(const Experiment& exp, const std::vector<StageKind>& kinds) 
         }
         write_file_atomic(run_dir / "config.toml", resolved);
         log::info("run ", exp.run.name, ": ", exp.stages.size(), " stage(s), directory ", run_dir.string(), ", ",
-                  world->world_size(), " rank(s) with ", threads, " thread(s) each, seed ", exp.run.seed);
+                  world->world_size(), " rank(s) on ", world->device().str(), " with ", threads, " thread(s) each, seed ",
+                  exp.run.seed);
     }
     world->barrier();
 

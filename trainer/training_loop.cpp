@@ -5,18 +5,17 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/files.h"
 #include "core/log.h"
 #include "models/safetensors.h"
 #include "trainer/checkpoints.h"
+#include "trainer/device.h"
 #include "trainer/distributed.h"
 #include "trainer/lr_schedule.h"
 #include "trainer/optimizer.h"
@@ -27,20 +26,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double resident_memory_gb() {
-    std::ifstream statm("/proc/self/statm");
-    long pages = 0, resident = 0;
-    statm >> pages >> resident;
-    return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 30);
-}
-
 std::string optimizer_file(int rank) { return str("optimizer-rank-", rank, ".safetensors"); }
 
-// Fault injection for crash-recovery tests: ANVIL_FAULT_KILL_AFTER_STEP=<step>[:<rank>] makes that rank (any
-// rank when omitted) kill itself with SIGKILL once step <step> is complete, on the first attempt only
-// (TORCHELASTIC_RESTART_COUNT unset or 0), as a crashed machine would.
-void maybe_inject_fault(int64_t step, int rank) {
-    const char* spec = std::getenv("ANVIL_FAULT_KILL_AFTER_STEP");
+// Fault injection for crash-recovery tests, on the first attempt only (TORCHELASTIC_RESTART_COUNT unset or 0):
+//   ANVIL_FAULT_KILL_AFTER_STEP=<step>[:<rank>]         SIGKILL once step <step> is complete, as a crashed
+//                                                      machine would;
+//   ANVIL_FAULT_KILL_IN_CHECKPOINT_WRITE=<step>[:<rank>] SIGKILL while writing the checkpoint of step <step>,
+//                                                      after the model and optimizer files, before the commit.
+// Without a rank, any rank that reaches the point dies.
+void maybe_inject_fault(const char* variable, int64_t step, int rank) {
+    const char* spec = std::getenv(variable);
     if (!spec) return;
     const char* restarts = std::getenv("TORCHELASTIC_RESTART_COUNT");
     if (restarts && std::string(restarts) != "0") return;
@@ -49,7 +44,7 @@ void maybe_inject_fault(int64_t step, int rank) {
     const int64_t at_step = std::atoll(text.substr(0, colon).c_str());
     const int at_rank = colon == std::string::npos ? rank : std::atoi(text.c_str() + colon + 1);
     if (step == at_step && rank == at_rank) {
-        log::warn("ANVIL_FAULT_KILL_AFTER_STEP: killing rank ", rank, " after step ", step);
+        log::warn(variable, ": killing rank ", rank, " at step ", step);
         raise(SIGKILL);
     }
 }
@@ -85,9 +80,15 @@ void TrainingLoop::run(const TrainingHooks& hooks) {
     optimizer_ = &optimizer;
     const LrSchedule schedule{options_.lr_schedule, options_.lr, options_.warmup_steps, options_.max_steps,
                               options_.min_lr_ratio};
+    const c10::Device device = this->device();
+    const std::optional<at::ScalarType> autocast = autocast_dtype(options_.autocast, device);
+    auto evaluate = [&] {
+        AutocastGuard guard(device, autocast);
+        return hooks.evaluate();
+    };
     const int64_t first_step = resume(hooks);
     if (hooks.evaluate && first_step == 0) {  // the baseline every later evaluation compares with
-        Metrics baseline = hooks.evaluate();
+        Metrics baseline = evaluate();
         if (rank == 0) ctx_.log_metrics(0, baseline);
     }
     auto progress = ctx_.progress(options_.max_steps, "steps");
@@ -95,11 +96,15 @@ void TrainingLoop::run(const TrainingHooks& hooks) {
     int64_t bad_steps = 0;
     for (int64_t step = first_step; step < options_.max_steps; ++step) {
         const auto start = std::chrono::steady_clock::now();
+        reset_peak_memory(device);
         double loss_sum = 0;
         int64_t tokens = 0;
         Metrics extra;
         for (int64_t micro = 0; micro < options_.gradient_accumulation; ++micro) {
-            MicroBatchLoss m = hooks.micro_batch(step, micro);
+            MicroBatchLoss m = [&] {
+                AutocastGuard guard(device, autocast);  // the forward only; backward runs as autograd recorded it
+                return hooks.micro_batch(step, micro);
+            }();
             (m.loss / static_cast<double>(options_.gradient_accumulation)).backward();
             loss_sum += m.loss.item<double>();
             tokens += m.tokens;
@@ -128,12 +133,12 @@ void TrainingLoop::run(const TrainingHooks& hooks) {
         metrics[1] = {"tokens_per_second", metrics[1].second * ranks / seconds};
         metrics.insert(metrics.begin() + 1, {{"lr", lr}, {"grad_norm", grad_norm}});
         metrics.emplace_back("step_seconds", seconds);
-        metrics.emplace_back("memory_gb", resident_memory_gb());
+        metrics.emplace_back("peak_memory_gb", peak_memory_gb(device));
         metrics.emplace_back("skipped_steps", static_cast<double>(bad_steps));
         const int64_t done = step + 1;
         const bool last = done == options_.max_steps;
         if (hooks.evaluate && ((options_.eval_every > 0 && done % options_.eval_every == 0) || last)) {
-            Metrics eval = hooks.evaluate();
+            Metrics eval = evaluate();
             metrics.insert(metrics.end(), eval.begin(), eval.end());
             log::info(ctx_.stage_name(), " step ", done, ": ", [&] {
                 std::string s;
@@ -144,28 +149,31 @@ void TrainingLoop::run(const TrainingHooks& hooks) {
         if (rank == 0) ctx_.log_metrics(done, metrics);
         progress->update(done, {{"loss", metrics[0].second}, {"lr", lr}});
         if ((options_.checkpoint_every > 0 && done % options_.checkpoint_every == 0) || last) save_checkpoint(done, hooks);
-        maybe_inject_fault(done, world_ ? world_->rank() : 0);
+        maybe_inject_fault("ANVIL_FAULT_KILL_AFTER_STEP", done, rank);
     }
     progress->finish();
     optimizer_ = nullptr;
 }
 
+c10::Device TrainingLoop::device() const { return world_ ? world_->device() : c10::Device(c10::kCPU); }
+
 void TrainingLoop::save_checkpoint(int64_t step, const TrainingHooks& hooks) {
     const int rank = world_ ? world_->rank() : 0;
+    const c10::Device device = this->device();
     CheckpointStore store(ctx_.stage_dir() / "checkpoints", options_.keep_last);
-    fs::path dir;
-    if (rank == 0) dir = store.begin(step);
+    if (rank == 0) store.begin(step);
     if (world_) world_->barrier();
-    dir = store.root() / str(".tmp-step-", step);
+    const fs::path dir = store.staging(step);
     if (rank == 0 || options_.zero1) {
         std::vector<std::pair<std::string, at::Tensor>> tensors;
         for (const auto& [name, t] : optimizer_->state_tensors()) tensors.emplace_back(name, t);
-        at::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
-        tensors.emplace_back("rng_state", rng);
+        tensors.emplace_back("rng_state", at::detail::getDefaultCPUGenerator().get_state());
+        if (device.is_cuda()) tensors.emplace_back("cuda_rng_state", at::globalContext().defaultGenerator(device).get_state());
         safetensors::write(dir / optimizer_file(rank), tensors);
     }
+    if (rank == 0) hooks.save_model(dir / "model");
+    maybe_inject_fault("ANVIL_FAULT_KILL_IN_CHECKPOINT_WRITE", step, rank);
     if (rank == 0) {
-        hooks.save_model(dir / "model");
         nlohmann::ordered_json state = {{"format", 1}, {"step", step}, {"world_size", world_ ? world_->world_size() : 1},
                                         {"zero1", options_.zero1}};
         write_file_atomic(dir / "trainer_state.json", state.dump(2) + "\n");
@@ -178,10 +186,14 @@ void TrainingLoop::save_checkpoint(int64_t step, const TrainingHooks& hooks) {
 
 int64_t TrainingLoop::resume(const TrainingHooks& hooks) {
     CheckpointStore store(ctx_.stage_dir() / "checkpoints", options_.keep_last);
+    const int rank = world_ ? world_->rank() : 0;
+    if (rank == 0)
+        if (const int64_t stale = store.remove_incomplete())
+            log::warn("removed ", stale, " unfinished checkpoint(s) an interrupted run left in ", store.root().string());
     auto latest = store.latest();
     if (!latest) return 0;
-    const int rank = world_ ? world_->rank() : 0;
     const int ranks = world_ ? world_->world_size() : 1;
+    const c10::Device device = this->device();
     const fs::path state_file = *latest / "trainer_state.json";
     nlohmann::json state;
     try {
@@ -197,11 +209,17 @@ int64_t TrainingLoop::resume(const TrainingHooks& hooks) {
     safetensors::Reader reader(*latest / optimizer_file(state.at("zero1").get<bool>() ? rank : 0));
     std::map<std::string, at::Tensor> tensors;
     for (const auto& info : reader.tensors()) tensors[info.name] = reader.tensor(info.name);
-    at::Tensor rng = tensors.at("rng_state");
+    at::Generator cpu_generator = at::detail::getDefaultCPUGenerator();  // a handle on the global generator
+    cpu_generator.set_state(tensors.at("rng_state"));
     tensors.erase("rng_state");
+    if (auto cuda_rng = tensors.find("cuda_rng_state"); cuda_rng != tensors.end()) {
+        if (device.is_cuda()) {
+            at::Generator cuda_generator = at::globalContext().defaultGenerator(device);
+            cuda_generator.set_state(cuda_rng->second);
+        }
+        tensors.erase(cuda_rng);
+    }
     optimizer_->load_state_tensors(tensors, step);
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    generator.set_state(rng);
     log::info("resuming stage '", ctx_.stage_name(), "' from ", latest->string(), " (step ", step, " of ", options_.max_steps, ")");
     return step;
 }

@@ -1,13 +1,15 @@
 // The optimisation loop every trainable stage drives: for each optimizer step, gradient_accumulation
-// micro-batches (loss from the stage, backward here), gradient averaging across ranks, clipping, AdamW at the
-// scheduled learning rate; non-finite steps skipped and counted; metrics (loss, lr, grad norm, tokens/s, step
-// time, memory) to metrics.jsonl / TensorBoard and a progress display; periodic evaluation; atomic resumable
-// checkpoints (model as an HF directory, optimizer state per rank, step and RNG) under <stage>/checkpoints/,
-// from which a restarted stage continues bitwise-identically. The data order must be a function of
-// (step, micro-batch, rank), so a resumed step sees the same data. No algorithm maths here.
+// micro-batches (loss from the stage under the configured autocast, backward here), gradient averaging across
+// ranks, clipping, AdamW at the scheduled learning rate; non-finite steps skipped and counted; metrics (loss,
+// lr, grad norm, tokens/s, step time, peak memory) to metrics.jsonl / TensorBoard and a progress display;
+// periodic evaluation; atomic resumable checkpoints (model as an HF directory, optimizer state per rank, step
+// and RNG) under <stage>/checkpoints/, from which a restarted stage continues bitwise-identically. The data
+// order must be a function of (step, micro-batch, rank), so a resumed step sees the same data. No algorithm
+// maths here.
 #pragma once
 
 #include <ATen/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <filesystem>
 #include <functional>
@@ -46,6 +48,7 @@ private:
     void save_checkpoint(int64_t step, const TrainingHooks& hooks);
     int64_t resume(const TrainingHooks& hooks);
     Metrics average_across_ranks(const Metrics& metrics);
+    c10::Device device() const;  // the rank's device (trainer/device.h)
 
     RunContext& ctx_;
     TrainingOptions options_;

@@ -22,6 +22,10 @@ const config::Section<TrainingOptions>& TrainingOptions::section() {
         s.field("adam_eps", &TrainingOptions::adam_eps, "AdamW epsilon.").min(0);
         s.field("max_grad_norm", &TrainingOptions::max_grad_norm, "Clip the global gradient norm to this (0 = off).").min(0);
         s.field("zero1", &TrainingOptions::zero1, "Shard the optimizer state across ranks (ZeRO-1).");
+        s.field("autocast", &TrainingOptions::autocast,
+                "Mixed precision of forward passes: bf16 autocast (weights, gradients and optimizer state stay fp32), "
+                "off, or auto (bf16 on CUDA, off on the CPU).")
+            .choices({"auto", "bf16", "off"});
         s.field("eval_every", &TrainingOptions::eval_every, "Evaluate every N steps (0 = only at the end).").min(0);
         s.field("checkpoint_every", &TrainingOptions::checkpoint_every,
                 "Write a resumable checkpoint every N steps (0 = only at the end).")

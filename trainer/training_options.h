@@ -1,6 +1,6 @@
 // The optimisation options every trainable stage shares (SFT, DPO, reward models, GRPO): steps, batch
-// shape, AdamW, the learning-rate schedule, clipping, ZeRO-1, and the cadence of logging, evaluation and
-// checkpoints. Stages include these keys flat in their [[stage]] table (config::Section::include).
+// shape, AdamW, the learning-rate schedule, clipping, ZeRO-1, mixed precision, and the cadence of logging,
+// evaluation and checkpoints. Stages include these keys flat in their [[stage]] table (config::Section::include).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,7 @@ struct TrainingOptions {
     double adam_eps = 1e-8;
     double max_grad_norm = 1.0;
     bool zero1 = false;
+    std::string autocast = "auto";
     int64_t eval_every = 0;
     int64_t checkpoint_every = 0;
     int64_t keep_last = 2;

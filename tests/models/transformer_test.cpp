@@ -165,25 +165,26 @@ TEST(TokenLogprobs, MatchLogSoftmaxInValueAndGradient) {
     targets[1][2] = -100;
     at::Tensor weights = at::randn({3, 5});
 
-    at::Tensor got = chunked_token_logprobs(h, w, targets, 4);  // 4 chunks, the last partial
     at::Tensor valid = targets.ge(0);
     at::Tensor ref = at::log_softmax(at::linear(h, w), -1).gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1) *
                      valid.to(at::kFloat);
-    EXPECT_TRUE(at::allclose(got, ref, 1e-5, 1e-6));
-    EXPECT_EQ(got[1][2].item<float>(), 0.0f);
-
     auto grads = [&](const at::Tensor& out) {
         h.mutable_grad() = at::Tensor();
         w.mutable_grad() = at::Tensor();
         (out * weights).sum().backward();
         return std::make_pair(h.grad().clone(), w.grad().clone());
     };
-    auto [gh, gw] = grads(chunked_token_logprobs(h, w, targets, 4));
-    auto [rh, rw] =
-        grads(at::log_softmax(at::linear(h, w), -1).gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1) *
-              valid.to(at::kFloat));
-    EXPECT_TRUE(at::allclose(gh, rh, 1e-5, 1e-6));
-    EXPECT_TRUE(at::allclose(gw, rw, 1e-5, 1e-6));
+    auto [rh, rw] = grads(ref);
+    // 4 rows per chunk: 4 chunks, the last partial, logits recomputed in backward; 0: all 15 rows in one
+    // chunk, whose log-softmax backward reuses.
+    for (int64_t chunk : {4, 0}) {
+        at::Tensor got = chunked_token_logprobs(h, w, targets, chunk);
+        EXPECT_TRUE(at::allclose(got, ref, 1e-5, 1e-6)) << "chunk " << chunk;
+        EXPECT_EQ(got[1][2].item<float>(), 0.0f);
+        auto [gh, gw] = grads(got);
+        EXPECT_TRUE(at::allclose(gh, rh, 1e-5, 1e-6)) << "chunk " << chunk;
+        EXPECT_TRUE(at::allclose(gw, rw, 1e-5, 1e-6)) << "chunk " << chunk;
+    }
 }
 
 TEST(TokenLogprobs, FlowGradientsIntoTheModel) {

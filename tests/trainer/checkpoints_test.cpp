@@ -1,5 +1,5 @@
 // Unit tests for trainer/checkpoints.h: `latest` only ever names a complete checkpoint, an interrupted write
-// (a temporary directory never committed) is ignored and cleaned up, and old checkpoints rotate out.
+// (a temporary directory never committed) is ignored and removed, and old checkpoints rotate out.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -27,6 +27,10 @@ TEST(Checkpoints, LatestNamesOnlyCompleteCheckpointsAndRotates) {
     write_file_atomic(partial / "state.txt", "half");
     EXPECT_EQ(*store.latest(), root / "step-10");
     EXPECT_EQ(read_file(*store.latest() / "state.txt"), "10");
+    EXPECT_TRUE(fs::exists(store.staging(15) / "state.txt"));
+    EXPECT_EQ(store.remove_incomplete(), 1);
+    EXPECT_FALSE(fs::exists(store.staging(15)));
+    EXPECT_EQ(store.remove_incomplete(), 0);
     // The next attempt at that step starts from a clean directory.
     fs::path again = store.begin(15);
     EXPECT_FALSE(fs::exists(again / "state.txt"));

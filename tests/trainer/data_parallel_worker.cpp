@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     if (argc < 3) return 2;
     const int fail_at = argc > 3 ? std::atoi(argv[3]) : -1;
     auto info = WorldInfo::from_environment();
-    auto world = DistributedWorld::connect(info, /*cuda=*/false);
+    auto world = DistributedWorld::connect(info, at::kCPU);
     at::manual_seed(0);
     std::vector<at::Tensor> params = {at::randn({16, 8}, at::kFloat) * 0.3, at::zeros({16}, at::kFloat),
                                       at::randn({4, 16}, at::kFloat) * 0.3};
