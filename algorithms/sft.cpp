@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "algorithms/data_order.h"
 #include "algorithms/goldfish.h"
 #include "core/jsonl.h"
 #include "core/log.h"
@@ -173,24 +174,11 @@ void run_sft_stage(const SftOptions& options, RunContext& ctx) {
               held_out.examples.size(), " held out), ", ranks, " rank(s), global batch ",
               o.training.micro_batch_size * o.training.gradient_accumulation * ranks);
 
-    // Example order: a permutation per epoch drawn from (seed, epoch), so step k always sees the same data.
-    const int64_t per_micro = o.training.micro_batch_size;
-    const int64_t n = static_cast<int64_t>(train.examples.size());
-    std::vector<int64_t> cached_perm;
-    int64_t cached_epoch = -1;
+    EpochOrder order(static_cast<int64_t>(train.examples.size()), seed);
     auto next_examples = [&](int64_t step, int64_t micro) {
         std::vector<const Example*> batch;
-        const int64_t first = ((step * o.training.gradient_accumulation + micro) * ranks + rank) * per_micro;
-        for (int64_t i = first; i < first + per_micro; ++i) {
-            const int64_t epoch = i / n;
-            if (epoch != cached_epoch) {
-                auto gen = at::make_generator<at::CPUGeneratorImpl>(seed * 1000003ull + static_cast<uint64_t>(epoch));
-                at::Tensor perm = at::randperm(n, gen);
-                cached_perm.assign(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + n);
-                cached_epoch = epoch;
-            }
-            batch.push_back(&train.examples[static_cast<size_t>(cached_perm[static_cast<size_t>(i % n)])]);
-        }
+        for (int64_t i : order.micro_batch(step, micro, o.training.gradient_accumulation, rank, ranks, o.training.micro_batch_size))
+            batch.push_back(&train.examples[static_cast<size_t>(i)]);
         return batch;
     };
 

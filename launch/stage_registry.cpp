@@ -2,8 +2,10 @@
 #include "launch/stage_registry.h"
 
 #include "algorithms/arithmetic_tasks_stage.h"
+#include "algorithms/dpo.h"
 #include "algorithms/evaluation.h"
 #include "algorithms/model_init_stage.h"
+#include "algorithms/preference_pairs_stage.h"
 #include "algorithms/sft.h"
 #include "algorithms/tokenizer_stage.h"
 
@@ -32,6 +34,14 @@ const std::vector<StageKind>& stage_kinds() {
             "Evaluate a model on held-out tasks with an environment: greedy accuracy, mean@n and unbiased pass@k; "
             "writes samples.jsonl and results.json.",
             run_eval_stage),
+        stage_kind<PreferencePairsOptions>(
+            "preference_pairs",
+            "Preference pairs from verifiable tasks: chosen = the verified solution, rejected = the same with a wrong "
+            "answer; publishes @train_pairs and @test_pairs.",
+            run_preference_pairs_stage),
+        stage_kind<DpoOptions>(
+            "dpo", "Direct Preference Optimization (sigmoid, ipo, hinge, robust) on preference pairs; publishes @model.",
+            run_dpo_stage, /*all_ranks=*/true),
     };
     return kinds;
 }
