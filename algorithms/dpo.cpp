@@ -183,16 +183,11 @@ void run_dpo_stage(const DpoOptions& options, RunContext& ctx) {
     enc.max_prompt_length = o.max_prompt_length;
     enc.overlong = o.overlong;
     enc.skip_invalid = o.skip_invalid;
-    PreferenceDataset train = load_preference_dataset(ctx.resolve(o.data, "data"), enc, text.tokenizer(), text.chat_template());
-    PreferenceDataset held_out;
-    if (!o.eval_data.empty()) {
-        held_out = load_preference_dataset(ctx.resolve(o.eval_data, "eval_data"), enc, text.tokenizer(), text.chat_template());
-    } else if (o.eval_fraction > 0) {
-        const size_t n = static_cast<size_t>(static_cast<double>(train.examples.size()) * o.eval_fraction);
-        held_out.examples.assign(train.examples.end() - static_cast<std::ptrdiff_t>(n), train.examples.end());
-        train.examples.resize(train.examples.size() - n);
-    }
-    if (held_out.examples.size() > static_cast<size_t>(o.eval_max_examples)) held_out.examples.resize(static_cast<size_t>(o.eval_max_examples));
+    PreferenceSplits splits =
+        load_preference_splits(ctx.resolve(o.data, "data"), o.eval_data.empty() ? "" : ctx.resolve(o.eval_data, "eval_data"),
+                               o.eval_fraction, o.eval_max_examples, enc, text.tokenizer(), text.chat_template());
+    const PreferenceDataset& train = splits.train;
+    const PreferenceDataset& held_out = splits.held_out;
     ANVIL_CHECK(!train.examples.empty(), "stage '", ctx.stage_name(), "': no training pairs");
     log::info("DPO (", o.loss_type, ", beta ", o.beta, ", reference ", o.reference_mode, ") on ", train.examples.size(),
               " pairs (", train.truncated, " truncated, ", train.dropped, " dropped, ", train.skipped, " skipped; ",

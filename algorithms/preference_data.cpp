@@ -149,6 +149,24 @@ PreferenceDataset load_preference_dataset(const std::filesystem::path& path, con
     return d;
 }
 
+PreferenceSplits load_preference_splits(const std::filesystem::path& train_path, const std::string& eval_path,
+                                        double eval_fraction, int64_t eval_max, const PreferenceEncoding& options,
+                                        const Tokenizer& tokenizer, const std::optional<ChatTemplate>& chat) {
+    PreferenceSplits s;
+    s.train = load_preference_dataset(train_path, options, tokenizer, chat);
+    auto& train = s.train.examples;
+    auto& held_out = s.held_out.examples;
+    if (!eval_path.empty()) {
+        s.held_out = load_preference_dataset(eval_path, options, tokenizer, chat);
+    } else if (eval_fraction > 0) {
+        const size_t n = static_cast<size_t>(static_cast<double>(train.size()) * eval_fraction);
+        held_out.assign(train.end() - static_cast<std::ptrdiff_t>(n), train.end());
+        train.resize(train.size() - n);
+    }
+    if (held_out.size() > static_cast<size_t>(eval_max)) held_out.resize(static_cast<size_t>(eval_max));
+    return s;
+}
+
 namespace {
 
 // "\n\nHuman: ...\n\nAssistant: ..." -> messages (content trimmed).

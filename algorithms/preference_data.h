@@ -69,6 +69,16 @@ struct PreferenceDataset {
 PreferenceDataset load_preference_dataset(const std::filesystem::path& path, const PreferenceEncoding& options,
                                           const Tokenizer& tokenizer, const std::optional<ChatTemplate>& chat);
 
+struct PreferenceSplits {
+    PreferenceDataset train, held_out;
+};
+
+// The training pairs of `train_path` and the held-out ones of `eval_path`, or, when that is "", the last
+// eval_fraction of the training pairs; at most eval_max held-out pairs.
+PreferenceSplits load_preference_splits(const std::filesystem::path& train_path, const std::string& eval_path,
+                                        double eval_fraction, int64_t eval_max, const PreferenceEncoding& options,
+                                        const Tokenizer& tokenizer, const std::optional<ChatTemplate>& chat);
+
 // One HH-RLHF record {"chosen": transcript, "rejected": transcript} to {"prompt": [messages], "chosen":
 // [assistant message], "rejected": [assistant message]}; throws anvil::Error when the transcripts do not parse
 // or do not differ in exactly their last assistant turn.

@@ -6,6 +6,7 @@
 #include "algorithms/evaluation.h"
 #include "algorithms/model_init_stage.h"
 #include "algorithms/preference_pairs_stage.h"
+#include "algorithms/reward_model_stage.h"
 #include "algorithms/sft.h"
 #include "algorithms/tokenizer_stage.h"
 
@@ -42,6 +43,11 @@ const std::vector<StageKind>& stage_kinds() {
         stage_kind<DpoOptions>(
             "dpo", "Direct Preference Optimization (sigmoid, ipo, hinge, robust) on preference pairs; publishes @model.",
             run_dpo_stage, /*all_ranks=*/true),
+        stage_kind<RewardModelOptions>(
+            "reward_model",
+            "Bradley-Terry reward model on preference pairs: a single head or an anchored K-head ensemble answering "
+            "[reward, lower, upper]; publishes @reward_model.",
+            run_reward_model_stage, /*all_ranks=*/true),
     };
     return kinds;
 }
