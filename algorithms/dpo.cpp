@@ -220,7 +220,7 @@ void run_dpo_stage(const DpoOptions& options, RunContext& ctx) {
             Transformer separate{nullptr};
             if (reference_dir != model_dir) separate = load_checkpoint(reference_dir, at::kFloat).model;
             TransformerImpl& ref = separate ? *separate : policy;  // the policy still holds its starting weights
-            const int64_t batch = std::max<int64_t>(1, o.training.micro_batch_size);
+            const int64_t batch = 4 * o.training.micro_batch_size;  // no gradients: larger batches fit
             ReferenceLogps t = compute_reference(ref, train.examples, pad, normalize, batch);
             ReferenceLogps e = compute_reference(ref, held_out.examples, pad, normalize, batch);
             safetensors::write(cache, {{"train_chosen", t.chosen}, {"train_rejected", t.rejected}, {"eval_chosen", e.chosen},
