@@ -50,6 +50,13 @@ micro_batch_size = 16
 lr = 3e-3
 [[stage]]
 kind = "preference_pairs"
+[[stage]]
+kind = "preference_pairs"
+name = "sampled_pairs"
+rejected = "sample"
+max_train_tasks = 60
+samples = 2
+max_new_tokens = 24
 )";
 
 std::string stage_config(const std::string& kind, const fs::path& setup, const std::string& extra) {
@@ -105,6 +112,22 @@ protected:
 };
 
 }  // namespace
+
+TEST_F(Preference, PairsHaveAVerifiedChosenAndAWrongRejectedResponse) {
+    for (const char* stage : {"preference_pairs", "sampled_pairs"}) {
+        const auto lines = split(trim(read_file(setup() / stage / "train_pairs.jsonl")), '\n');
+        ASSERT_GT(lines.size(), 20u) << stage;
+        for (const auto& line : lines) {
+            auto j = nlohmann::json::parse(line);
+            EXPECT_NE(j["chosen"], j["rejected"]) << line;
+            EXPECT_NE(j["chosen"].get<std::string>().find("\\boxed{" + j["answer"].get<std::string>() + "}"), std::string::npos) << line;
+            if (std::string(stage) == "preference_pairs")  // a perturbed solution never holds the right answer
+                EXPECT_EQ(j["rejected"].get<std::string>().find("\\boxed{" + j["answer"].get<std::string>() + "}"), std::string::npos)
+                    << line;
+        }
+    }
+    EXPECT_LE(split(trim(read_file(setup() / "sampled_pairs" / "train_pairs.jsonl")), '\n').size(), 60u);
+}
 
 TEST_F(Preference, DpoStartsAtLn2AndBothReferenceModesTrainAlike) {
     ASSERT_EQ(run("dpo", "frozen", "reference_mode = \"model\"\n"), 0) << output;
