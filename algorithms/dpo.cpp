@@ -57,6 +57,9 @@ const config::Section<DpoOptions>& DpoOptions::section() {
                 "ε: the assumed share of flipped labels (cDPO with sigmoid, rDPO with robust).")
             .min(0)
             .max(0.499);
+        s.field("rpo_alpha", &DpoOptions::rpo_alpha,
+                "RPO (Pang et al. 2024): add rpo_alpha × the chosen responses' token-mean NLL to the loss; 0 = off.")
+            .min(0);
         s.field("length_normalize", &DpoOptions::length_normalize,
                 "Use the mean log-prob over completion tokens instead of the sum (always on for ipo).");
         s.include(&DpoOptions::training, TrainingOptions::section());
@@ -77,6 +80,7 @@ using Batch = std::vector<const PreferenceExample*>;
 
 struct PairLogps {
     at::Tensor chosen, rejected;  // [B]
+    at::Tensor chosen_nll;        // scalar: token-mean NLL of the chosen responses (RPO)
     int64_t tokens = 0;           // real tokens in the forward pass
 };
 
@@ -95,8 +99,11 @@ PairLogps pair_logprobs(TransformerImpl& model, const Batch& pairs, int64_t pad,
     ForwardArgs args;
     args.attention_mask = b.attention_mask;
     at::Tensor logp = model.token_logprobs(model.forward(b.input_ids, args), b.targets);
-    auto halves = sequence_logprobs(logp, b.targets >= 0, length_normalize).chunk(2);
-    return {halves[0], halves[1], b.attention_mask.sum().item<int64_t>()};
+    at::Tensor mask = b.targets >= 0;
+    auto halves = sequence_logprobs(logp, mask, length_normalize).chunk(2);
+    const int64_t rows = static_cast<int64_t>(pairs.size());
+    return {halves[0], halves[1], chosen_nll(logp.narrow(0, 0, rows), mask.narrow(0, 0, rows)),
+            b.attention_mask.sum().item<int64_t>()};
 }
 
 Batch slice(const std::vector<PreferenceExample>& examples, size_t begin, size_t end) {
@@ -270,7 +277,12 @@ void run_dpo_stage(const DpoOptions& options, RunContext& ctx) {
                      {"reward_margin", (d.chosen_rewards - d.rejected_rewards).mean().item<double>()},
                      {"logps_chosen", l.chosen.mean().item<double>()},
                      {"logps_rejected", l.rejected.mean().item<double>()}};
-        return MicroBatchLoss{d.losses.mean(), l.tokens, m};
+        at::Tensor loss = d.losses.mean();
+        if (o.rpo_alpha > 0) {
+            loss = loss + o.rpo_alpha * l.chosen_nll;
+            m.emplace_back("chosen_nll", l.chosen_nll.item<double>());
+        }
+        return MicroBatchLoss{loss, l.tokens, m};
     };
     if (!held_out.examples.empty()) {
         hooks.evaluate = [&]() -> Metrics {

@@ -1,7 +1,8 @@
 // Stage kind "dpo": Direct Preference Optimization and its variants (specs/dpo.md) on preference pairs
 // (algorithms/preference_data.h), data parallel through the training loop (trainer/training_loop.h).
 // Each micro-batch runs chosen and rejected responses as one batch of 2B rows; the sequence log-probs (sum over
-// completion tokens, or their mean with length_normalize and for IPO) go to algorithms/dpo_loss.h.
+// completion tokens, or their mean with length_normalize and for IPO) go to algorithms/dpo_loss.h, plus
+// rpo_alpha × the chosen responses' NLL when RPO is on.
 // The reference log-probs come from (dpo.md §5):
 //   - "cached" (default): computed once by the reference model before training and kept in
 //     <stage>/reference_logps.safetensors (reused on resume), or taken from the data's ref_chosen_logps /
@@ -42,6 +43,7 @@ struct DpoOptions {
     double beta = 0.1;
     double label_smoothing = 0.0;
     bool length_normalize = false;
+    double rpo_alpha = 0.0;
     TrainingOptions training;
 
     static const config::Section<DpoOptions>& section();

@@ -22,6 +22,13 @@ at::Tensor sequence_logprobs(const at::Tensor& token_logprobs, const at::Tensor&
     return length_normalize ? sums / m.sum(1).clamp_min(1) : sums;
 }
 
+at::Tensor chosen_nll(const at::Tensor& chosen_token_logprobs, const at::Tensor& mask) {
+    ANVIL_CHECK(chosen_token_logprobs.sizes() == mask.sizes(), "chosen_nll: log-probs ", chosen_token_logprobs.sizes(),
+                " and mask ", mask.sizes(), " differ");
+    at::Tensor m = mask.to(chosen_token_logprobs.scalar_type());
+    return -(chosen_token_logprobs * m).sum() / m.sum().clamp_min(1);
+}
+
 DpoLoss dpo_loss(const at::Tensor& policy_chosen, const at::Tensor& policy_rejected, const at::Tensor& reference_chosen,
                  const at::Tensor& reference_rejected, const DpoLossOptions& o) {
     const auto& types = dpo_loss_types();

@@ -36,6 +36,11 @@ struct DpoLoss {
 // `mask` is true/non-zero, or their mean with `length_normalize` (IPO and the length-normalised variants). [N, T] -> [N].
 at::Tensor sequence_logprobs(const at::Tensor& token_logprobs, const at::Tensor& mask, bool length_normalize);
 
+// RPO's extra term (Pang et al. 2024, "Iterative Reasoning Preference Optimization"; TRL loss_type "sft"): the
+// negative log-likelihood of the chosen responses, averaged over all their tokens in the batch. Keeps DPO from
+// lowering the chosen responses' likelihood along with the rejected ones'. [N, T] -> scalar.
+at::Tensor chosen_nll(const at::Tensor& chosen_token_logprobs, const at::Tensor& mask);
+
 // All inputs are [B] sequence log-probabilities (any float dtype; computed in fp32 or wider). Throws
 // anvil::Error on an unknown loss type, β <= 0 or ε outside [0, 0.5).
 DpoLoss dpo_loss(const at::Tensor& policy_chosen, const at::Tensor& policy_rejected, const at::Tensor& reference_chosen,

@@ -55,7 +55,12 @@ TEST(DpoLoss, MatchesTrlForEveryVariant) {
         DpoInputs in = dpo_inputs(f, c["length_normalize"]);
         DpoLoss l = dpo_loss(in.policy_chosen, in.policy_rejected, in.ref_chosen, in.ref_rejected, o);
         const std::string what = c["source"].get<std::string>() + " beta " + std::to_string(o.beta);
-        EXPECT_NEAR(l.losses.mean().item<double>(), c["loss"].get<double>(), 1e-12) << what;
+        at::Tensor loss = l.losses.mean();
+        if (c.contains("rpo_alpha")) {
+            at::Tensor token = tensor(f["per_token_logps"]), mask = tensor(f["mask"]);
+            loss = loss + c["rpo_alpha"].get<double>() * chosen_nll(token.chunk(2)[0], mask.chunk(2)[0]);
+        }
+        EXPECT_NEAR(loss.item<double>(), c["loss"].get<double>(), 1e-12) << what;
         if (c.contains("rewards_chosen") && !c["length_normalize"].get<bool>()) {
             EXPECT_NEAR(l.chosen_rewards.mean().item<double>(), c["rewards_chosen"].get<double>(), 1e-12) << what;
             EXPECT_NEAR(l.rejected_rewards.mean().item<double>(), c["rewards_rejected"].get<double>(), 1e-12) << what;
