@@ -108,7 +108,7 @@ RewardModel RewardModel::load(const fs::path& dir) {
         throw Error(str(config_file.string(), ": ", e.what()));
     }
     RewardModel m = create(dir, config, 0);
-    m.load_weights(dir);
+    m.load_head(dir);
     return m;
 }
 
@@ -129,6 +129,10 @@ void RewardModel::save(const fs::path& dir, const SaveOptions& options) const {
 
 void RewardModel::load_weights(const fs::path& dir) {
     anvil::load_weights(backbone(), dir);
+    load_head(dir);
+}
+
+void RewardModel::load_head(const fs::path& dir) {
     safetensors::Reader reader(dir / kHeadWeights);
     at::NoGradGuard no_grad;
     const auto names = heads().weight_names();

@@ -79,6 +79,8 @@ public:
     const Checkpoint& checkpoint() const { return checkpoint_; }
 
 private:
+    void load_head(const std::filesystem::path& dir);
+
     Checkpoint checkpoint_;
     RewardHeads heads_{nullptr};
 };
