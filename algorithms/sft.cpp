@@ -183,12 +183,11 @@ void run_sft_stage(const SftOptions& options, RunContext& ctx) {
               o.training.micro_batch_size * o.training.gradient_accumulation * ranks);
 
     // Example order: a permutation per epoch drawn from (seed, epoch), so step k always sees the same data.
-    const int64_t per_micro = o.training.micro_batch_size;
     EpochShuffle order(static_cast<int64_t>(train.examples.size()), seed);
     auto next_examples = [&](int64_t step, int64_t micro) {
         std::vector<const Example*> batch;
-        const int64_t first = ((step * o.training.gradient_accumulation + micro) * ranks + rank) * per_micro;
-        for (int64_t i = first; i < first + per_micro; ++i) batch.push_back(&train.examples[static_cast<size_t>(order(i))]);
+        for (int64_t i : order.micro_batch(step, micro, o.training.gradient_accumulation, rank, ranks, o.training.micro_batch_size))
+            batch.push_back(&train.examples[static_cast<size_t>(i)]);
         return batch;
     };
 

@@ -16,6 +16,7 @@
 #include "core/malloc_tuning.h"
 #include "core/text.h"
 #include "launch/cli_args.h"
+#include "launch/data_commands.h"
 #include "launch/eval_command.h"
 #include "launch/model_commands.h"
 #include "launch/stage_registry.h"
@@ -90,6 +91,7 @@ std::vector<Subcommand> subcommands() {
         {kGenerateCommand, generate_command},
         {kModelInitCommand, model_init_command},
         {kEvalCommand, eval_command},
+        {kConvertHhCommand, convert_hh_command},
         {{"version", "Print Anvil's and LibTorch's versions.", {}, {}, ""}, version_command},
     };
 }

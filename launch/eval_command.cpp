@@ -6,16 +6,20 @@
 #include <iostream>
 
 #include "algorithms/evaluation.h"
+#include "algorithms/preference_data.h"
+#include "algorithms/reward_model_stage.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "models/reward_model.h"
 #include "models/text_generation.h"
+#include "models/tokenizer.h"
 #include "trainer/progress.h"
 
 namespace anvil {
 
 const cli::Command kEvalCommand{
     "eval",
-    "Evaluate a checkpoint on held-out tasks: greedy accuracy, mean@n and unbiased pass@k.",
+    "Evaluate a checkpoint on held-out tasks (greedy accuracy, mean@n, pass@k), or a reward model on held-out pairs.",
     {},
     {
         {"model", "DIR", "checkpoint directory"},
@@ -35,10 +39,39 @@ const cli::Command kEvalCommand{
         {"dtype", "TYPE", "float32 (default) or bfloat16"},
         {"threads", "N", "CPU threads (default: all cores)"},
         {"out", "FILE", "write every completion with its score as JSONL"},
+        {"reward-model", "DIR", "evaluate this reward model on --pairs instead: accuracy, confident-true/false, ECE, ranking"},
+        {"pairs", "FILE", "held-out preference pairs (JSONL) for --reward-model"},
+        {"chat-template", "NAME", "with --reward-model: chatml, qwen3, llama3, plain or auto (default: none, raw text)"},
+        {"max-length", "N", "with --reward-model: longest prompt + response in tokens (default 512)"},
     },
-    "The same evaluation runs inside experiments as the \"eval\" stage kind (configs/REFERENCE.md)."};
+    "The same evaluations run inside experiments: the \"eval\" stage kind, and the held-out metrics of the\n"
+    "\"reward_model\" stage kind (configs/REFERENCE.md)."};
+
+namespace {
+
+int reward_model_eval(const cli::Args& args) {
+    if (args.has("threads")) at::set_num_threads(static_cast<int>(args.get_integer("threads", 1, 1)));
+    const std::string dir = args.get("reward-model");
+    RewardModel rm = RewardModel::load(dir);
+    std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(dir);
+    std::optional<ChatTemplate> chat;
+    if (args.has("chat-template")) chat = ChatTemplate::select(args.get("chat-template"), dir);
+    PreferenceEncoding enc;
+    enc.prompt_template = args.get("prompt-template", enc.prompt_template);
+    if (enc.prompt_template.find("{prompt}") == std::string::npos) throw UsageError("--prompt-template must contain {prompt}");
+    enc.max_length = args.get_integer("max-length", enc.max_length, 8);
+    PreferenceDataset pairs = load_preference_dataset(args.required("pairs"), enc, *tokenizer, chat);
+    if (pairs.examples.empty()) throw Error(str(args.get("pairs"), ": no pairs"));
+    const auto& special = tokenizer->special_ids();
+    const int64_t pad = special.pad.value_or(special.eos.empty() ? 0 : special.eos.front());
+    std::cout << evaluate_reward_model(rm, pairs.examples, pad).table(dir + " on " + args.get("pairs"));
+    return 0;
+}
+
+}  // namespace
 
 int eval_command(const cli::Args& args) {
+    if (args.has("reward-model")) return reward_model_eval(args);
     EvalOptions o;
     o.model = args.required("model");
     o.tasks.path = args.required("tasks");

@@ -2,10 +2,13 @@
 #include "launch/stage_registry.h"
 
 #include "algorithms/arithmetic_tasks_stage.h"
+#include "algorithms/dpo.h"
 #include "algorithms/evaluation.h"
 #include "algorithms/grpo.h"
 #include "algorithms/model_init_stage.h"
+#include "algorithms/preference_pairs_stage.h"
 #include "algorithms/report_stage.h"
+#include "algorithms/reward_model_stage.h"
 #include "algorithms/sft.h"
 #include "algorithms/tokenizer_stage.h"
 
@@ -44,6 +47,19 @@ const std::vector<StageKind>& stage_kinds() {
             "Write <run>/report.html: every evaluation side by side and SVG charts of the training stages' metrics; "
             "prints the evaluation table.",
             run_report_stage),
+        stage_kind<PreferencePairsOptions>(
+            "preference_pairs",
+            "Preference pairs from verifiable tasks: chosen = the verified solution, rejected = the same with a wrong "
+            "answer; publishes @train_pairs and @test_pairs.",
+            run_preference_pairs_stage),
+        stage_kind<DpoOptions>(
+            "dpo", "Direct Preference Optimization (sigmoid, ipo, hinge, robust) on preference pairs; publishes @model.",
+            run_dpo_stage, /*all_ranks=*/true),
+        stage_kind<RewardModelOptions>(
+            "reward_model",
+            "Bradley-Terry reward model on preference pairs: a single head or an anchored K-head ensemble answering "
+            "[reward, lower, upper]; publishes @reward_model.",
+            run_reward_model_stage, /*all_ranks=*/true),
     };
     return kinds;
 }

@@ -23,4 +23,12 @@ int64_t EpochShuffle::operator()(int64_t position) {
     return permutation_[static_cast<size_t>(position % size_)];
 }
 
+std::vector<int64_t> EpochShuffle::micro_batch(int64_t step, int64_t micro, int64_t gradient_accumulation, int rank, int ranks,
+                                               int64_t micro_batch_size) {
+    std::vector<int64_t> out;
+    const int64_t first = ((step * gradient_accumulation + micro) * ranks + rank) * micro_batch_size;
+    for (int64_t i = first; i < first + micro_batch_size; ++i) out.push_back((*this)(i));
+    return out;
+}
+
 }  // namespace anvil
