@@ -121,9 +121,10 @@ TEST_F(Preference, PairsHaveAVerifiedChosenAndAWrongRejectedResponse) {
             auto j = nlohmann::json::parse(line);
             EXPECT_NE(j["chosen"], j["rejected"]) << line;
             EXPECT_NE(j["chosen"].get<std::string>().find("\\boxed{" + j["answer"].get<std::string>() + "}"), std::string::npos) << line;
-            if (std::string(stage) == "preference_pairs")  // a perturbed solution never holds the right answer
+            if (std::string(stage) == "preference_pairs") {  // a perturbed solution never holds the right answer
                 EXPECT_EQ(j["rejected"].get<std::string>().find("\\boxed{" + j["answer"].get<std::string>() + "}"), std::string::npos)
                     << line;
+            }
         }
     }
     EXPECT_LE(split(trim(read_file(setup() / "sampled_pairs" / "train_pairs.jsonl")), '\n').size(), 60u);
