@@ -80,7 +80,8 @@ Dataset load_examples(const std::string& path, const SftOptions& o, const TextGe
     const Tokenizer& tok = text.tokenizer();
     const auto& eos = tok.special_ids().eos;
     for_each_jsonl(path, o.skip_invalid, [&](const nlohmann::json& r, size_t) {
-        std::string prompt, completion;
+        std::string completion;
+        Example e;
         if (r.contains(o.messages_field)) {
             const auto& messages = r.at(o.messages_field);
             if (!messages.is_array() || messages.empty() || messages.back().value("role", "") != "assistant")
@@ -89,21 +90,18 @@ Dataset load_examples(const std::string& path, const SftOptions& o, const TextGe
             for (size_t i = 0; i + 1 < messages.size(); ++i)
                 history.push_back({messages[i].at("role").get<std::string>(), messages[i].at("content").get<std::string>(), std::nullopt});
             ANVIL_CHECK(text.chat_template(), "chat messages need chat_template (\"auto\" or a name)");
-            ChatRenderOptions ro;
-            ro.add_generation_prompt = true;
-            prompt = text.chat_template()->render(history, ro);
+            e.prompt = text.encode_conversation(history);  // rendered once, with every earlier turn
             completion = messages.back().at("content").get<std::string>();
         } else {
             auto p = r.find(o.prompt_field), c = r.find(o.completion_field);
             if (p == r.end() || !p->is_string()) throw Error(str("missing string field '", o.prompt_field, "'"));
             if (c == r.end() || !c->is_string()) throw Error(str("missing string field '", o.completion_field, "'"));
-            prompt = o.prompt_template;
+            std::string prompt = o.prompt_template;
             prompt.replace(prompt.find("{prompt}"), 8, p->get<std::string>());
+            e.prompt = std::move(text.encode_prompts({prompt}).front());
             completion = c->get<std::string>();
         }
-        Example e;
         e.content_hash = fnv1a(r.dump());
-        e.prompt = std::move(text.encode_prompts({prompt}).front());
         for (int32_t id : tok.encode(completion, false)) e.completion.push_back(id);
         if (!eos.empty()) e.completion.push_back(eos.front());
         const int64_t length = static_cast<int64_t>(e.prompt.size() + e.completion.size());

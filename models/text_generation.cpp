@@ -19,16 +19,23 @@ TextGenerator TextGenerator::load(const std::filesystem::path& dir, at::ScalarTy
     return g;
 }
 
+std::vector<int64_t> TextGenerator::encode_conversation(const std::vector<ChatMessage>& messages) const {
+    ANVIL_CHECK(chat_template_, "encode_conversation needs a chat template (chat_template = \"auto\" or a name)");
+    ChatRenderOptions options;
+    options.add_generation_prompt = true;
+    // The rendered text carries the template's own special tokens; the tokenizer adds none.
+    std::vector<int32_t> tokens = tokenizer_->encode(chat_template_->render(messages, options), false);
+    ANVIL_CHECK(!tokens.empty(), "a conversation of ", messages.size(), " message(s) encodes to no tokens");
+    return {tokens.begin(), tokens.end()};
+}
+
 std::vector<std::vector<int64_t>> TextGenerator::encode_prompts(const std::vector<std::string>& prompts) const {
     std::vector<std::vector<int64_t>> ids;
     for (const auto& prompt : prompts) {
         std::vector<int32_t> tokens;
         if (chat_template_) {
-            std::vector<ChatMessage> messages = {{"user", prompt, std::nullopt}};
-            ChatRenderOptions options;
-            options.add_generation_prompt = true;
-            // The rendered text carries the template's own special tokens; only a missing BOS is added.
-            tokens = tokenizer_->encode(chat_template_->render(messages, options), false);
+            ids.push_back(encode_conversation({{"user", prompt, std::nullopt}}));
+            continue;
         } else {
             tokens = tokenizer_->encode(prompt, true);
         }

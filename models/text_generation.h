@@ -32,6 +32,9 @@ public:
 
     // Token ids of each prompt after the chat template (if any) and the tokenizer's own special tokens.
     std::vector<std::vector<int64_t>> encode_prompts(const std::vector<std::string>& prompts) const;
+    // Token ids of a whole conversation rendered through the chat template with the generation prompt (the
+    // prompt of a chat record's last assistant turn). Needs a chat template.
+    std::vector<int64_t> encode_conversation(const std::vector<ChatMessage>& messages) const;
     // Rollout options from generation_config.json with the tokenizer's EOS ids and a pad id filled in.
     RolloutOptions default_options() const;
     // Generates with `options` (EOS/pad ids and the detokenizer for stop strings are filled in when unset).
