@@ -18,6 +18,7 @@
 #include "models/logprobs.h"
 #include "models/text_generation.h"
 #include "trainer/data_order.h"
+#include "trainer/device.h"
 #include "trainer/distributed.h"
 #include "trainer/run_context.h"
 #include "trainer/training_loop.h"
@@ -307,6 +308,7 @@ private:
 
     void make_rollout(int64_t index) {
         const auto start = std::chrono::steady_clock::now();
+        AutocastOff full_precision(world_.device());  // π_old: the log-probs the fp32 policy gives
         TransformerImpl& model = text_.model();
         const int rank = world_.rank();
         const int64_t g = o_.group_size;
@@ -444,6 +446,7 @@ private:
 
     // Greedy accuracy on the held-out tasks, each rank scoring every ranks-th task.
     Metrics evaluate() {
+        AutocastOff full_precision(world_.device());  // as the eval stage scores
         TransformerImpl& model = text_.model();
         EvalOptions eo;
         eo.prompt_template = o_.prompt_template;

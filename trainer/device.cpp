@@ -53,6 +53,13 @@ AutocastGuard::~AutocastGuard() {
     at::autocast::set_autocast_dtype(type_, previous_dtype_);
 }
 
+AutocastOff::AutocastOff(c10::Device device)
+    : type_(device.type()), previous_enabled_(at::autocast::is_autocast_enabled(type_)) {
+    at::autocast::set_autocast_enabled(type_, false);
+}
+
+AutocastOff::~AutocastOff() { at::autocast::set_autocast_enabled(type_, previous_enabled_); }
+
 double peak_memory_gb(c10::Device device) {
     constexpr double kGiB = 1 << 30;
     if (device.is_cuda()) {

@@ -35,6 +35,21 @@ private:
     c10::ScalarType previous_dtype_ = c10::ScalarType::Undefined;
 };
 
+// While alive, autocast is off on `device`'s type (inside a training hook that runs under AutocastGuard:
+// RL rollouts, whose recorded log-probs must be the full-precision π_old, and evaluation); restores the
+// previous state.
+class AutocastOff {
+public:
+    explicit AutocastOff(c10::Device device);
+    ~AutocastOff();
+    AutocastOff(const AutocastOff&) = delete;
+    AutocastOff& operator=(const AutocastOff&) = delete;
+
+private:
+    c10::DeviceType type_;
+    bool previous_enabled_ = false;
+};
+
 // Peak memory in GiB since the last reset_peak_memory(device): CUDA bytes allocated on a GPU; on the CPU
 // the process's peak resident set size (VmHWM), which cannot be reset and covers the whole run.
 double peak_memory_gb(c10::Device device);

@@ -51,6 +51,11 @@ TEST(Device, AutocastScopeRunsMatmulsInBf16AndRestores) {
             EXPECT_EQ(at::linear(x, w).scalar_type(), at::kBFloat16);
         }
         EXPECT_TRUE(at::autocast::is_autocast_enabled(c10::kCPU));
+        {
+            AutocastOff pause(cpu);  // e.g. an RL rollout inside a training hook
+            EXPECT_EQ(at::linear(x, w).scalar_type(), at::kFloat);
+        }
+        EXPECT_EQ(at::linear(x, w).scalar_type(), at::kBFloat16);
     }
     EXPECT_FALSE(at::autocast::is_autocast_enabled(c10::kCPU));
     EXPECT_EQ(at::linear(x, w).scalar_type(), at::kFloat);
