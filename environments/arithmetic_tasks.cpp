@@ -2,6 +2,7 @@
 #include "environments/arithmetic_tasks.h"
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <unordered_set>
 
 #include "core/error.h"
@@ -21,8 +22,45 @@ struct SplitMix64 {
     int64_t uniform(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1)); }
 };
 
-// Evaluates left to right with * binding tighter, writing one line per reduction as the worked solution.
-ArithmeticTask make_task(SplitMix64& rng, const ArithmeticTaskOptions& o) {
+// The digits of n >= 0, least significant first.
+std::vector<int64_t> digits(int64_t n) {
+    std::vector<int64_t> d;
+    do {
+        d.push_back(n % 10);
+        n /= 10;
+    } while (n > 0);
+    return d;
+}
+
+// Column addition of two magnitudes: "4 + 9 = 13, 6 + 7 + 1 = 14".
+std::string add_columns(int64_t x, int64_t y) {
+    const std::vector<int64_t> dx = digits(x), dy = digits(y);
+    std::string out;
+    int64_t carry = 0;
+    for (size_t i = 0; i < std::max(dx.size(), dy.size()); ++i) {
+        const int64_t a = i < dx.size() ? dx[i] : 0, b = i < dy.size() ? dy[i] : 0, sum = a + b + carry;
+        out += str(i ? ", " : "", a, " + ", b, carry ? " + 1" : "", " = ", sum);
+        carry = sum / 10;
+    }
+    return out;
+}
+
+// Column subtraction of magnitudes top >= bottom with borrows: "14 - 9 = 5, 6 - 1 - 2 = 3".
+std::string subtract_columns(int64_t top, int64_t bottom) {
+    const std::vector<int64_t> dt = digits(top), db = digits(bottom);
+    std::string out;
+    int64_t borrow = 0;
+    for (size_t i = 0; i < dt.size(); ++i) {
+        const int64_t a = dt[i], b = i < db.size() ? db[i] : 0, value = a - borrow;
+        const bool borrows = value < b;
+        out += str(i ? ", " : "", borrows ? "1" : "", a, borrow ? " - 1" : "", " - ", b, " = ", value + (borrows ? 10 : 0) - b);
+        borrow = borrows ? 1 : 0;
+    }
+    return out;
+}
+
+// Evaluates left to right with * binding tighter, writing one worked line per reduction as the solution.
+ArithmeticTask make_task(SplitMix64& rng, const ArithmeticTaskOptions& o, bool columns) {
     int64_t terms = rng.uniform(o.min_terms, o.max_terms);
     std::vector<int64_t> values;
     std::vector<char> ops;
@@ -46,9 +84,8 @@ ArithmeticTask make_task(SplitMix64& rng, const ArithmeticTaskOptions& o) {
                 break;
             }
         int64_t a = values[i], b = values[i + 1];
-        int64_t r = ops[i] == '*' ? a * b : ops[i] == '+' ? a + b : a - b;
-        steps += str(a, " ", ops[i], " ", b, " = ", r, ". ");
-        values[i] = r;
+        steps += arithmetic_step(a, ops[i], b, columns);
+        values[i] = ops[i] == '*' ? a * b : ops[i] == '+' ? a + b : a - b;
         values.erase(values.begin() + static_cast<std::ptrdiff_t>(i) + 1);
         ops.erase(ops.begin() + static_cast<std::ptrdiff_t>(i));
     }
@@ -58,6 +95,19 @@ ArithmeticTask make_task(SplitMix64& rng, const ArithmeticTaskOptions& o) {
 }
 
 }  // namespace
+
+std::string arithmetic_step(int64_t a, char op, int64_t b, bool columns) {
+    ANVIL_CHECK(op == '+' || op == '-' || op == '*', "unknown arithmetic operator '", op, "'");
+    const int64_t result = op == '*' ? a * b : op == '+' ? a + b : a - b;
+    const std::string equation = str(a, " ", op, " ", b, " = ", result, ". ");
+    if (!columns || op == '*') return equation;
+    // a op b = x + y on magnitudes: a sum when both signs agree (a subtracted 0 counts as negative), else a difference.
+    const int64_t x = a < 0 ? -a : a, y = b < 0 ? -b : b;
+    const bool negative_x = a < 0, negative_y = op == '+' ? b < 0 : b >= 0;
+    if (negative_x == negative_y) return str("Column by column, ", x, " + ", y, ": ", add_columns(x, y), ", so ", equation);
+    const int64_t top = std::max(x, y), bottom = std::min(x, y);
+    return str("Column by column, ", top, " - ", bottom, ": ", subtract_columns(top, bottom), ", so ", equation);
+}
 
 const config::Section<ArithmeticTaskOptions>& ArithmeticTaskOptions::section() {
     static const config::Section<ArithmeticTaskOptions> s = [] {
@@ -69,6 +119,11 @@ const config::Section<ArithmeticTaskOptions>& ArithmeticTaskOptions::section() {
         s.field("min_terms", &ArithmeticTaskOptions::min_terms, "Fewest operands in a problem.").min(2);
         s.field("max_terms", &ArithmeticTaskOptions::max_terms, "Most operands in a problem.").min(2).max(8);
         s.field("operators", &ArithmeticTaskOptions::operators, "Operators to draw from, any of \"+-*\".");
+        s.field("column_fraction", &ArithmeticTaskOptions::column_fraction,
+                "Share of problems (train and test) whose solution works each + and - column by column, right to left, "
+                "instead of stating it; 0 = none, 1 = all. Drawn from its own stream, so the problems do not change.")
+            .min(0)
+            .max(1);
         s.field("seed", &ArithmeticTaskOptions::seed, "Generator seed, added to run.seed.").min(0);
         s.check([](const ArithmeticTaskOptions& o, const config::Reporter& report) {
             if (o.max_operand < o.min_operand) report("max_operand", "must be >= min_operand");
@@ -83,6 +138,7 @@ const config::Section<ArithmeticTaskOptions>& ArithmeticTaskOptions::section() {
 
 ArithmeticTaskSets generate_arithmetic_tasks(const ArithmeticTaskOptions& o) {
     SplitMix64 rng{static_cast<uint64_t>(o.seed)};
+    SplitMix64 style_rng{static_cast<uint64_t>(o.seed) ^ 0x5DEECE66Dull};
     std::unordered_set<std::string> seen;
     ArithmeticTaskSets sets;
     const int64_t wanted = o.train_count + o.test_count;
@@ -92,7 +148,8 @@ ArithmeticTaskSets generate_arithmetic_tasks(const ArithmeticTaskOptions& o) {
             throw UsageError(str("cannot generate ", wanted, " distinct arithmetic problems from operands [", o.min_operand,
                                  ", ", o.max_operand, "] with ", o.min_terms, "-", o.max_terms,
                                  " terms; widen the ranges or ask for fewer"));
-        ArithmeticTask task = make_task(rng, o);
+        const bool columns = static_cast<double>(style_rng.next() >> 11) * 0x1.0p-53 < o.column_fraction;
+        ArithmeticTask task = make_task(rng, o, columns);
         if (!seen.insert(task.prompt).second) continue;
         bool to_test = static_cast<int64_t>(sets.test.size()) < o.test_count;  // test first: it stays fixed as train grows
         auto& set = to_test ? sets.test : sets.train;

@@ -1,5 +1,8 @@
 // Generated arithmetic word-free problems ("What is 37 + 45 - 12?") with worked solutions, for demos,
-// quickstarts and tests that need a verifiable task a tiny model can learn in minutes. Generation is
+// quickstarts and tests that need a verifiable task a tiny model can learn in minutes. A solution states each
+// reduction directly ("64 + 79 = 143. ") or, for a configurable share of problems, works each + and - column
+// by column, right to left ("Column by column, 64 + 79: 4 + 9 = 13, 6 + 7 + 1 = 14, so 64 + 79 = 143. "),
+// so that a model fine-tuned on the mixture knows two strategies of different reliability. Generation is
 // deterministic for a seed (its own integer RNG, independent of the standard library's distributions);
 // train and test sets never share a problem. Rows use Anvil's RL JSONL superset (specs/conventions.md §6.4):
 // {id, prompt, answer, solution, data_source}. Writing the JSONL files is the caller's choice of path.
@@ -21,6 +24,7 @@ struct ArithmeticTaskOptions {
     int64_t min_terms = 2;
     int64_t max_terms = 3;
     std::string operators = "+-";
+    double column_fraction = 0.0;
     int64_t seed = 0;
 
     static const config::Section<ArithmeticTaskOptions>& section();
@@ -33,6 +37,12 @@ struct ArithmeticTask {
 struct ArithmeticTaskSets {
     std::vector<ArithmeticTask> train, test;
 };
+
+// The worked line of one reduction `a op b` (op one of + - *) in the given style, e.g. "64 + 79 = 143. " or
+// "Column by column, 64 + 79: 4 + 9 = 13, 6 + 7 + 1 = 14, so 64 + 79 = 143. ". Columns work on magnitudes:
+// a sum of two signs that differ becomes the larger magnitude minus the smaller ("25 - 79" works "79 - 25");
+// products are always stated directly.
+std::string arithmetic_step(int64_t a, char op, int64_t b, bool columns);
 
 // Throws UsageError if the options cannot produce that many distinct problems.
 ArithmeticTaskSets generate_arithmetic_tasks(const ArithmeticTaskOptions& options);
