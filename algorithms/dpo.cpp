@@ -31,23 +31,6 @@ const config::Section<DpoOptions>& DpoOptions::section() {
                 "model run on every batch; \"none\" = reference-free.")
             .choices({"cached", "model", "none"});
         s.field("reference_model", &DpoOptions::reference_model, "Reference checkpoint; \"\" = the starting model.");
-        s.field("data", &DpoOptions::data, "Training preference pairs, JSONL (or an @artifact such as @train_pairs).");
-        s.field("eval_data", &DpoOptions::eval_data, "Held-out pairs; \"\" = split off eval_fraction.");
-        s.field("eval_fraction", &DpoOptions::eval_fraction, "Share of the training pairs held out when eval_data is \"\".")
-            .min(0)
-            .max(0.5);
-        s.field("eval_max_examples", &DpoOptions::eval_max_examples, "Held-out pairs used for evaluation.").min(1);
-        s.field("prompt_template", &DpoOptions::prompt_template, "How a plain-text prompt is shown; {prompt} is replaced.");
-        s.field("chat_template", &DpoOptions::chat_template,
-                "\"\" = raw text, \"auto\" = the checkpoint's template, or chatml, qwen3, llama3, plain "
-                "(conversational pairs need one).");
-        s.field("max_length", &DpoOptions::max_length, "Longest prompt + response in tokens.").min(8);
-        s.field("max_prompt_length", &DpoOptions::max_prompt_length,
-                "Over-long pairs keep the last this many prompt tokens; 0 = max_length / 2.")
-            .min(0);
-        s.field("overlong", &DpoOptions::overlong, "Over-long pairs: truncate (keep the prompt's end) or drop.")
-            .choices({"truncate", "drop"});
-        s.field("skip_invalid", &DpoOptions::skip_invalid, "Skip and count malformed records instead of failing.");
         s.field("seed", &DpoOptions::seed, "Shuffling seed, added to run.seed.").min(0);
         s.field("loss_type", &DpoOptions::loss_type,
                 "sigmoid (DPO; cDPO with label_smoothing), robust (rDPO), ipo (length-averaged log-probs), hinge (SLiC).")
@@ -62,10 +45,9 @@ const config::Section<DpoOptions>& DpoOptions::section() {
             .min(0);
         s.field("length_normalize", &DpoOptions::length_normalize,
                 "Use the mean log-prob over completion tokens instead of the sum (always on for ipo).");
+        s.include(&DpoOptions::pairs, PreferenceDataOptions::section());
         s.include(&DpoOptions::training, TrainingOptions::section());
         s.check([](const DpoOptions& o, const config::Reporter& report) {
-            if (o.prompt_template.find("{prompt}") == std::string::npos) report("prompt_template", "must contain {prompt}");
-            if (o.max_prompt_length >= o.max_length) report("max_prompt_length", "must be less than max_length");
             if (o.reference_mode == "none" && !o.reference_model.empty())
                 report("reference_model", "is unused with reference_mode = \"none\"");
         });
@@ -178,21 +160,15 @@ void run_dpo_stage(const DpoOptions& options, RunContext& ctx) {
     const int rank = world.rank(), ranks = world.world_size();
     const std::string model_dir = ctx.resolve(o.model, "model");
     const std::string reference_dir = o.reference_model.empty() ? model_dir : ctx.resolve(o.reference_model, "reference_model");
-    TextGenerator text = TextGenerator::load(model_dir, at::kFloat, o.chat_template);
+    TextGenerator text = TextGenerator::load(model_dir, at::kFloat, o.pairs.chat_template);
     TransformerImpl& policy = text.model();
     const auto& special = text.tokenizer().special_ids();
     const int64_t pad = special.pad.value_or(special.eos.empty() ? 0 : special.eos.front());
     const bool normalize = o.length_normalize || o.loss_type == "ipo";
 
-    PreferenceEncoding enc;
-    enc.prompt_template = o.prompt_template;
-    enc.max_length = o.max_length;
-    enc.max_prompt_length = o.max_prompt_length;
-    enc.overlong = o.overlong;
-    enc.skip_invalid = o.skip_invalid;
-    PreferenceSplits splits =
-        load_preference_splits(ctx.resolve(o.data, "data"), o.eval_data.empty() ? "" : ctx.resolve(o.eval_data, "eval_data"),
-                               o.eval_fraction, o.eval_max_examples, enc, text.tokenizer(), text.chat_template());
+    PreferenceSplits splits = load_preference_splits(
+        o.pairs, ctx.resolve(o.pairs.data, "data"), o.pairs.eval_data.empty() ? "" : ctx.resolve(o.pairs.eval_data, "eval_data"),
+        text.tokenizer(), text.chat_template());
     const PreferenceDataset& train = splits.train;
     const PreferenceDataset& held_out = splits.held_out;
     ANVIL_CHECK(!train.examples.empty(), "stage '", ctx.stage_name(), "': no training pairs");

@@ -17,6 +17,7 @@
 
 #include <string>
 
+#include "algorithms/preference_data.h"
 #include "core/config_schema.h"
 #include "trainer/training_options.h"
 
@@ -28,16 +29,7 @@ struct DpoOptions {
     std::string model = "@model";
     std::string reference_mode = "cached";
     std::string reference_model = "";
-    std::string data = "@train_pairs";
-    std::string eval_data = "";
-    double eval_fraction = 0.0;
-    int64_t eval_max_examples = 512;
-    std::string prompt_template = "{prompt}";
-    std::string chat_template = "";
-    int64_t max_length = 512;
-    int64_t max_prompt_length = 0;
-    std::string overlong = "truncate";
-    bool skip_invalid = false;
+    PreferenceDataOptions pairs;
     int64_t seed = 0;
     std::string loss_type = "sigmoid";
     double beta = 0.1;

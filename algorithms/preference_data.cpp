@@ -11,6 +11,42 @@
 #include "models/tokenizer.h"
 
 namespace anvil {
+
+const config::Section<PreferenceDataOptions>& PreferenceDataOptions::section() {
+    static const config::Section<PreferenceDataOptions> s = [] {
+        using O = PreferenceDataOptions;
+        config::Section<O> s("preference_data", "Preference pairs and their encoding.");
+        s.field("data", &O::data, "Training preference pairs, JSONL (or an @artifact such as @train_pairs).");
+        s.field("eval_data", &O::eval_data, "Held-out pairs; \"\" = split off eval_fraction.");
+        s.field("eval_fraction", &O::eval_fraction, "Share of the training pairs held out when eval_data is \"\".").min(0).max(0.5);
+        s.field("eval_max_examples", &O::eval_max_examples, "Held-out pairs used for evaluation.").min(1);
+        s.field("prompt_template", &O::prompt_template, "How a plain-text prompt is shown; {prompt} is replaced.");
+        s.field("chat_template", &O::chat_template,
+                "\"\" = raw text, \"auto\" = the checkpoint's template, or chatml, qwen3, llama3, plain "
+                "(conversational pairs need one).");
+        s.field("max_length", &O::max_length, "Longest prompt + response in tokens.").min(8);
+        s.field("max_prompt_length", &O::max_prompt_length, "Over-long pairs keep the last this many prompt tokens; 0 = max_length / 2.")
+            .min(0);
+        s.field("overlong", &O::overlong, "Over-long pairs: truncate (keep the prompt's end) or drop.").choices({"truncate", "drop"});
+        s.field("skip_invalid", &O::skip_invalid, "Skip and count malformed records instead of failing.");
+        s.check([](const O& o, const config::Reporter& report) {
+            if (o.prompt_template.find("{prompt}") == std::string::npos) report("prompt_template", "must contain {prompt}");
+            if (o.max_prompt_length >= o.max_length) report("max_prompt_length", "must be less than max_length");
+        });
+        return s;
+    }();
+    return s;
+}
+
+PreferenceEncoding PreferenceDataOptions::encoding() const {
+    PreferenceEncoding e;
+    e.prompt_template = prompt_template;
+    e.max_length = max_length;
+    e.max_prompt_length = max_prompt_length;
+    e.overlong = overlong;
+    e.skip_invalid = skip_invalid;
+    return e;
+}
 namespace {
 
 std::vector<ChatMessage> messages_from_json(const nlohmann::json& value, const char* field) {
@@ -165,6 +201,13 @@ PreferenceSplits load_preference_splits(const std::filesystem::path& train_path,
     }
     if (held_out.size() > static_cast<size_t>(eval_max)) held_out.resize(static_cast<size_t>(eval_max));
     return s;
+}
+
+PreferenceSplits load_preference_splits(const PreferenceDataOptions& options, const std::filesystem::path& train_path,
+                                        const std::string& eval_path, const Tokenizer& tokenizer,
+                                        const std::optional<ChatTemplate>& chat) {
+    return load_preference_splits(train_path, eval_path, options.eval_fraction, options.eval_max_examples, options.encoding(),
+                                  tokenizer, chat);
 }
 
 namespace {

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config_schema.h"
 #include "models/chat_template.h"
 
 namespace anvil {
@@ -50,6 +51,24 @@ struct PreferenceEncoding {
     int64_t max_prompt_length = 0;   // 0 = max_length / 2
     std::string overlong = "truncate";  // truncate | drop
     bool skip_invalid = false;
+};
+
+// The preference-data keys the dpo and reward_model stages share, included flat in their sections
+// (config::Section::include): where the pairs are, the held-out split, and how they are encoded.
+struct PreferenceDataOptions {
+    std::string data = "@train_pairs";
+    std::string eval_data = "";
+    double eval_fraction = 0.0;
+    int64_t eval_max_examples = 512;
+    std::string prompt_template = "{prompt}";
+    std::string chat_template = "";
+    int64_t max_length = 512;
+    int64_t max_prompt_length = 0;
+    std::string overlong = "truncate";
+    bool skip_invalid = false;
+
+    PreferenceEncoding encoding() const;
+    static const config::Section<PreferenceDataOptions>& section();
 };
 
 struct PreferenceExample {
@@ -78,6 +97,11 @@ struct PreferenceSplits {
 PreferenceSplits load_preference_splits(const std::filesystem::path& train_path, const std::string& eval_path,
                                         double eval_fraction, int64_t eval_max, const PreferenceEncoding& options,
                                         const Tokenizer& tokenizer, const std::optional<ChatTemplate>& chat);
+
+// The same for a stage's PreferenceDataOptions, with its data and eval_data already resolved ("" = none).
+PreferenceSplits load_preference_splits(const PreferenceDataOptions& options, const std::filesystem::path& train_path,
+                                        const std::string& eval_path, const Tokenizer& tokenizer,
+                                        const std::optional<ChatTemplate>& chat);
 
 // One HH-RLHF record {"chosen": transcript, "rejected": transcript} to {"prompt": [messages], "chosen":
 // [assistant message], "rejected": [assistant message]}; throws anvil::Error when the transcripts do not parse

@@ -24,22 +24,6 @@ const config::Section<RewardModelOptions>& RewardModelOptions::section() {
     static const config::Section<RewardModelOptions> s = [] {
         config::Section<RewardModelOptions> s("reward_model", "Bradley–Terry reward model, single head or anchored ensemble.");
         s.field("model", &RewardModelOptions::model, "Backbone checkpoint directory (or @model).");
-        s.field("data", &RewardModelOptions::data, "Training preference pairs, JSONL (or an @artifact such as @train_pairs).");
-        s.field("eval_data", &RewardModelOptions::eval_data, "Held-out pairs; \"\" = split off eval_fraction.");
-        s.field("eval_fraction", &RewardModelOptions::eval_fraction, "Share of the training pairs held out when eval_data is \"\".")
-            .min(0)
-            .max(0.5);
-        s.field("eval_max_examples", &RewardModelOptions::eval_max_examples, "Held-out pairs used for evaluation.").min(1);
-        s.field("prompt_template", &RewardModelOptions::prompt_template, "How a plain-text prompt is shown; {prompt} is replaced.");
-        s.field("chat_template", &RewardModelOptions::chat_template,
-                "\"\" = raw text, \"auto\" = the checkpoint's template, or chatml, qwen3, llama3, plain.");
-        s.field("max_length", &RewardModelOptions::max_length, "Longest prompt + response in tokens.").min(8);
-        s.field("max_prompt_length", &RewardModelOptions::max_prompt_length,
-                "Over-long pairs keep the last this many prompt tokens; 0 = max_length / 2.")
-            .min(0);
-        s.field("overlong", &RewardModelOptions::overlong, "Over-long pairs: truncate (keep the prompt's end) or drop.")
-            .choices({"truncate", "drop"});
-        s.field("skip_invalid", &RewardModelOptions::skip_invalid, "Skip and count malformed records instead of failing.");
         s.field("seed", &RewardModelOptions::seed, "Seed of the head initialisation and the data order, added to run.seed.").min(0);
         s.field("heads", &RewardModelOptions::heads, "Ensemble members K (1 = a single reward head).").min(1).max(256);
         s.field("head_hidden", &RewardModelOptions::head_hidden, "Width of each head's hidden layers (RewardUQ: 128).").min(1);
@@ -60,11 +44,8 @@ const config::Section<RewardModelOptions>& RewardModelOptions::section() {
             .choices({"none", "exponential", "linear"});
         s.field("anchor_decay_base", &RewardModelOptions::anchor_decay_base, "base of the exponential decay.").min(0).max(1);
         s.field("anchor_decay_scaler", &RewardModelOptions::anchor_decay_scaler, "scaler of the exponential decay.").min(0);
+        s.include(&RewardModelOptions::pairs, PreferenceDataOptions::section());
         s.include(&RewardModelOptions::training, TrainingOptions::section());
-        s.check([](const RewardModelOptions& o, const config::Reporter& report) {
-            if (o.prompt_template.find("{prompt}") == std::string::npos) report("prompt_template", "must contain {prompt}");
-            if (o.max_prompt_length >= o.max_length) report("max_prompt_length", "must be less than max_length");
-        });
         return s;
     }();
     return s;
@@ -144,7 +125,7 @@ void run_reward_model_stage(const RewardModelOptions& options, RunContext& ctx) 
     const std::string model_dir = ctx.resolve(o.model, "model");
     std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(model_dir);
     std::optional<ChatTemplate> chat;
-    if (!o.chat_template.empty()) chat = ChatTemplate::select(o.chat_template, model_dir);
+    if (!o.pairs.chat_template.empty()) chat = ChatTemplate::select(o.pairs.chat_template, model_dir);
     const auto& special = tokenizer->special_ids();
     const int64_t pad = special.pad.value_or(special.eos.empty() ? 0 : special.eos.front());
 
@@ -157,15 +138,9 @@ void run_reward_model_stage(const RewardModelOptions& options, RunContext& ctx) 
     TransformerImpl& backbone = rm.backbone();
     RewardHeadsImpl& heads = rm.heads();
 
-    PreferenceEncoding enc;
-    enc.prompt_template = o.prompt_template;
-    enc.max_length = o.max_length;
-    enc.max_prompt_length = o.max_prompt_length;
-    enc.overlong = o.overlong;
-    enc.skip_invalid = o.skip_invalid;
-    PreferenceSplits splits =
-        load_preference_splits(ctx.resolve(o.data, "data"), o.eval_data.empty() ? "" : ctx.resolve(o.eval_data, "eval_data"),
-                               o.eval_fraction, o.eval_max_examples, enc, *tokenizer, chat);
+    PreferenceSplits splits = load_preference_splits(
+        o.pairs, ctx.resolve(o.pairs.data, "data"), o.pairs.eval_data.empty() ? "" : ctx.resolve(o.pairs.eval_data, "eval_data"),
+        *tokenizer, chat);
     const auto& train = splits.train.examples;
     const auto& held_out = splits.held_out.examples;
     ANVIL_CHECK(!train.empty(), "stage '", ctx.stage_name(), "': no training pairs");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "algorithms/reward_metrics.h"
+#include "algorithms/preference_data.h"
 #include "core/config_schema.h"
 #include "trainer/training_options.h"
 
@@ -24,16 +25,7 @@ struct PreferenceExample;
 
 struct RewardModelOptions {
     std::string model = "@model";
-    std::string data = "@train_pairs";
-    std::string eval_data = "";
-    double eval_fraction = 0.0;
-    int64_t eval_max_examples = 512;
-    std::string prompt_template = "{prompt}";
-    std::string chat_template = "";
-    int64_t max_length = 512;
-    int64_t max_prompt_length = 0;
-    std::string overlong = "truncate";
-    bool skip_invalid = false;
+    PreferenceDataOptions pairs;
     int64_t seed = 0;
     int64_t heads = 1;
     int64_t head_hidden = 128;
