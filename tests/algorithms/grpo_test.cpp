@@ -14,6 +14,7 @@
 #include "core/text.h"
 #include "models/safetensors.h"
 #include "tests/support/process.h"
+#include "tests/support/tiny_experiment.h"
 
 namespace anvil {
 namespace fs = std::filesystem;
@@ -21,30 +22,11 @@ namespace {
 
 const std::string kBin = std::string(ANVIL_BINARY_DIR) + "/bin/";
 
-const char* kBaseConfig = R"(# the SFT model the GRPO tests start from
+const std::string kBaseConfig = std::string(R"(# the SFT model the GRPO tests start from
 [run]
 name = "base"
 seed = 3
-[logging]
-tensorboard = false
-progress = "off"
-[[stage]]
-kind = "arithmetic_tasks"
-train_count = 400
-test_count = 40
-max_terms = 2
-max_operand = 20
-[[stage]]
-kind = "tokenizer"
-vocab_size = 320
-[[stage]]
-kind = "model_init"
-hidden_size = 32
-intermediate_size = 64
-num_hidden_layers = 2
-num_attention_heads = 2
-num_key_value_heads = 1
-[[stage]]
+)") + testing_support::tiny_experiment("max_operand = 20\n") + R"([[stage]]
 kind = "sft"
 completion_field = "solution"
 max_steps = 200

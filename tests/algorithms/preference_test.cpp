@@ -14,6 +14,7 @@
 #include "core/files.h"
 #include "core/text.h"
 #include "tests/support/process.h"
+#include "tests/support/tiny_experiment.h"
 
 namespace anvil {
 namespace fs = std::filesystem;
@@ -21,28 +22,10 @@ namespace {
 
 const std::string kBin = std::string(ANVIL_BINARY_DIR) + "/bin/";
 
-const char* kSetup = R"(# data and a tiny SFT model for tests/algorithms/preference_test.cpp
+const std::string kSetup = std::string(R"(# data and a tiny SFT model for tests/algorithms/preference_test.cpp
 [run]
 seed = 3
-[logging]
-tensorboard = false
-progress = "off"
-[[stage]]
-kind = "arithmetic_tasks"
-train_count = 400
-test_count = 40
-max_terms = 2
-[[stage]]
-kind = "tokenizer"
-vocab_size = 320
-[[stage]]
-kind = "model_init"
-hidden_size = 32
-intermediate_size = 64
-num_hidden_layers = 2
-num_attention_heads = 2
-num_key_value_heads = 1
-[[stage]]
+)") + testing_support::tiny_experiment() + R"([[stage]]
 kind = "sft"
 completion_field = "solution"
 max_steps = 20

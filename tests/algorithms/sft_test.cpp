@@ -12,6 +12,7 @@
 #include "core/files.h"
 #include "core/text.h"
 #include "tests/support/process.h"
+#include "tests/support/tiny_experiment.h"
 
 namespace anvil {
 namespace fs = std::filesystem;
@@ -19,28 +20,10 @@ namespace {
 
 const std::string kBin = std::string(ANVIL_BINARY_DIR) + "/bin/";
 
-const char* kConfig = R"(# tiny SFT used by tests/algorithms/sft_test.cpp
+const std::string kConfig = std::string(R"(# tiny SFT used by tests/algorithms/sft_test.cpp
 [run]
 seed = 7
-[logging]
-tensorboard = false
-progress = "off"
-[[stage]]
-kind = "arithmetic_tasks"
-train_count = 400
-test_count = 40
-max_terms = 2
-[[stage]]
-kind = "tokenizer"
-vocab_size = 320
-[[stage]]
-kind = "model_init"
-hidden_size = 32
-intermediate_size = 64
-num_hidden_layers = 2
-num_attention_heads = 2
-num_key_value_heads = 1
-[[stage]]
+)") + testing_support::tiny_experiment() + R"([[stage]]
 kind = "sft"
 completion_field = "solution"
 eval_data = "@test_tasks"
