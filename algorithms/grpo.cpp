@@ -50,7 +50,7 @@ const config::Section<GrpoOptions>& GrpoOptions::section() {
         config::Section<GrpoOptions> s("grpo", "RL with verifiable rewards: GRPO / DAPO / Dr.GRPO.");
         s.field("model", &GrpoOptions::model, "Policy checkpoint to start from (or @model).");
         s.field("reference_model", &GrpoOptions::reference_model,
-                "Frozen reference for the KL term; \"\" = the starting policy. Loaded only when kl_coef > 0.");
+                "Frozen reference for the KL term; \"\" = the starting policy. Loaded only when kl_coef > 0 or log_kl.");
         s.table("tasks", &GrpoOptions::tasks, "Training tasks: [stage.tasks] with path (or @train_tasks), format, field names.",
                 env::task_source_section());
         s.custom<env::EnvironmentSpec>("environment", &GrpoOptions::environment,
@@ -86,6 +86,8 @@ const config::Section<GrpoOptions>& GrpoOptions::section() {
             .choices({"token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"});
         s.field("kl_coef", &GrpoOptions::kl_coef, "β of the KL(π_θ ‖ π_ref) term in the loss; 0 = no reference model.").min(0);
         s.field("kl_estimator", &GrpoOptions::kl_estimator, "KL estimator (Schulman 2020).").choices({"k1", "k2", "k3"});
+        s.field("log_kl", &GrpoOptions::log_kl,
+                "Load the reference to log the KL to it (metric kl) even when kl_coef = 0 (one more forward per rollout).");
         s.field("dynamic_sampling", &GrpoOptions::dynamic_sampling,
                 "Leave groups whose rewards are all equal out of the loss and its normalisers (DAPO).");
         s.field("mask_truncated", &GrpoOptions::mask_truncated,
@@ -175,7 +177,7 @@ public:
             if (eval_tasks_.size() > static_cast<size_t>(o_.eval_max_tasks)) eval_tasks_.resize(static_cast<size_t>(o_.eval_max_tasks));
         }
         text_.model().to(world_.device());
-        if (o_.kl_coef > 0) {
+        if (o_.kl_coef > 0 || o_.log_kl) {
             const std::string ref_dir = o_.reference_model.empty() ? model_dir_ : ctx.resolve(o_.reference_model, "reference_model");
             reference_ = load_checkpoint(ref_dir, at::kFloat).model;
             reference_->to(world_.device());

@@ -51,6 +51,7 @@ struct GrpoOptions {
     std::string loss_aggregation = "token-mean";
     double kl_coef = 0.0;
     std::string kl_estimator = "k3";
+    bool log_kl = false;
     bool dynamic_sampling = false;
     bool mask_truncated = false;
     int64_t mini_batches = 1;

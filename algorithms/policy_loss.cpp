@@ -56,9 +56,10 @@ PolicyLoss policy_loss(const at::Tensor& logp, const at::Tensor& old_logp, const
         loss = at::where(adv < 0, at::minimum(loss, bound), loss);
     }
     at::Tensor kl;
-    if (o.kl_coef != 0.0) {
+    if (ref_logp.defined()) {  // measured whenever the reference is given; in the loss when kl_coef != 0
+        ANVIL_CHECK(ref_logp.sizes() == logp.sizes(), "policy_loss: ref_logp ", ref_logp.sizes(), " is not shaped like logp ", logp.sizes());
         kl = kl_penalty(logp, ref_logp, o.kl_estimator);
-        loss = loss + o.kl_coef * kl;
+        if (o.kl_coef != 0.0) loss = loss + o.kl_coef * kl;
     }
 
     const double local_tokens = m.sum().item<double>();

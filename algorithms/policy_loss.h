@@ -55,7 +55,8 @@ struct PolicyLoss {
 // k2 = ½(log π_θ − log π_ref)², k3 = exp(log π_ref − log π_θ) − (log π_ref − log π_θ) − 1.
 at::Tensor kl_penalty(const at::Tensor& logp, const at::Tensor& ref_logp, KlEstimator estimator);
 
-// logp, old_logp, ref_logp (undefined when kl_coef = 0) and mask: [B, T] (mask 1 on completion tokens, float);
+// logp, old_logp, ref_logp (may be undefined when kl_coef = 0; when given, the KL sum is measured either way)
+// and mask: [B, T] (mask 1 on completion tokens, float);
 // advantages [B] (one per completion) or [B, T].
 PolicyLoss policy_loss(const at::Tensor& logp, const at::Tensor& old_logp, const at::Tensor& ref_logp,
                        const at::Tensor& advantages, const at::Tensor& mask, const PolicyLossOptions& options,

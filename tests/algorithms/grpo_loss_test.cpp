@@ -67,8 +67,9 @@ TEST(PolicyLoss, MatchesTrlForEveryAggregationWithAndWithoutKl) {
         SCOPED_TRACE(name);
         Inputs in = inputs();
         at::Tensor logp = in.logp.clone().requires_grad_(true);
-        PolicyLoss out = policy_loss(logp, in.old, in.ref, in.adv, in.mask,
-                                     options_for(c["loss_type"].get<std::string>(), c["beta"].get<double>()));
+        const double beta = c["beta"].get<double>();
+        PolicyLoss out = policy_loss(logp, in.old, beta > 0 ? in.ref : at::Tensor(), in.adv, in.mask,
+                                     options_for(c["loss_type"].get<std::string>(), beta));
         out.loss.backward();
         EXPECT_NEAR(out.loss.item<double>(), c["loss"].get<double>(), 1e-12);
         expect_close(logp.grad(), tensor(c["grad"]), 1e-12);
@@ -90,6 +91,16 @@ TEST(PolicyLoss, DualClipMatchesVerl) {
     expect_close(logp.grad(), tensor(c["grad"]), 1e-12);
     EXPECT_EQ(out.dual_clipped, c["dual_clipped"].get<double>());
     EXPECT_GT(out.dual_clipped, 0);  // the fixture exercises the bound
+}
+
+TEST(PolicyLoss, KlIsMeasuredWithoutEnteringTheLossWhenItsCoefficientIsZero) {
+    Inputs in = inputs();
+    const PolicyLossOptions o = options_for("dapo", 0.0);
+    PolicyLoss with_ref = policy_loss(in.logp, in.old, in.ref, in.adv, in.mask, o);
+    PolicyLoss without = policy_loss(in.logp, in.old, {}, in.adv, in.mask, o);
+    EXPECT_EQ(with_ref.loss.item<double>(), without.loss.item<double>());
+    EXPECT_NEAR(with_ref.kl / with_ref.tokens, golden()["losses"]["dapo_kl"]["kl"].get<double>(), 1e-12);
+    EXPECT_EQ(without.kl, 0);
 }
 
 TEST(PolicyLoss, OnPolicyLossIsMinusTheMeanAdvantage) {

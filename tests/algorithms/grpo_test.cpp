@@ -136,6 +136,12 @@ TEST_F(Grpo, RunsWithEveryOptionAndRecordsWhatItDid) {
             EXPECT_TRUE(first.contains(key)) << key;
     }
     EXPECT_EQ(trim(read_file(run_dir("options") / "grpo" / "checkpoints" / "latest")), "step-6");
+    // log_kl measures the KL to the starting policy without putting it in the loss.
+    ASSERT_EQ(run("log_kl", "", "--set stage.grpo.kl_coef=0 --set stage.grpo.log_kl=true --set stage.grpo.max_steps=2 "
+                               "--set stage.grpo.checkpoint_every=2 --set stage.grpo.eval_every=2"),
+              0)
+        << output;
+    EXPECT_GT(metrics("log_kl")[2]["kl"].get<double>(), 0);
     EXPECT_TRUE(fs::exists(run_dir("options") / "grpo" / "model" / "config.json"));
     EXPECT_NE(weights("options"), read_file(root / "runs" / "base" / "sft" / "model" / "model.safetensors"));
 }
