@@ -68,16 +68,7 @@ struct PairLogps {
 
 // ℓ(y_w) and ℓ(y_l) of each pair under `model`: chosen and rejected responses in one batch of 2B rows.
 PairLogps pair_logprobs(TransformerImpl& model, const Batch& pairs, int64_t pad, bool length_normalize) {
-    std::vector<std::vector<int64_t>> prompts, completions;
-    for (const PreferenceExample* e : pairs) {
-        prompts.push_back(e->prompt);
-        completions.push_back(e->chosen);
-    }
-    for (const PreferenceExample* e : pairs) {
-        prompts.push_back(e->prompt);
-        completions.push_back(e->rejected);
-    }
-    CompletionBatch b = make_completion_batch(prompts, completions, pad, model.device());
+    CompletionBatch b = pair_completion_batch(pairs, pad, model.device());
     ForwardArgs args;
     args.attention_mask = b.attention_mask;
     at::Tensor logp = model.token_logprobs(model.forward(b.input_ids, args), b.targets);

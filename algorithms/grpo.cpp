@@ -12,6 +12,7 @@
 #include "algorithms/grpo_advantages.h"
 #include "algorithms/policy_loss.h"
 #include "core/files.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "models/batching.h"
 #include "models/checkpoint.h"
@@ -147,12 +148,6 @@ struct Rollout {
     Metrics metrics;                    // global rollout statistics
 };
 
-uint64_t mix(uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
 
 class GrpoRun {
 public:
@@ -320,6 +315,8 @@ private:
         // Prompt slot q = index · prompts_per_step + prompt_slot(k) of the endless shuffled task stream.
         std::vector<std::string> prompt_texts;
         std::vector<uint64_t> seeds;
+        // A sample's seed mixes the run seed with its global index (slot · G + c): the same on any rank.
+        const uint64_t run_mix = splitmix64_mix(seed_ + kSplitMix64Gamma);
         for (int64_t k = 0; k < local_prompts_; ++k) {
             const int64_t slot = index * o_.prompts_per_step + prompt_slot(k);
             const size_t task = static_cast<size_t>(order(slot));
@@ -328,7 +325,7 @@ private:
                 s.task = task;
                 r.samples.push_back(std::move(s));
                 prompt_texts.push_back(render_prompt(o_.prompt_template, tasks_[task]));
-                seeds.push_back(mix(mix(seed_) + static_cast<uint64_t>(slot * g + c)));
+                seeds.push_back(splitmix64_mix(run_mix + static_cast<uint64_t>(slot * g + c) + kSplitMix64Gamma));
             }
         }
         const auto encoded = text_.encode_prompts(prompt_texts);

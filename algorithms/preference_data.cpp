@@ -38,6 +38,19 @@ const config::Section<PreferenceDataOptions>& PreferenceDataOptions::section() {
     return s;
 }
 
+CompletionBatch pair_completion_batch(const std::vector<const PreferenceExample*>& pairs, int64_t pad, at::Device device) {
+    std::vector<std::vector<int64_t>> prompts, completions;
+    for (const PreferenceExample* e : pairs) {
+        prompts.push_back(e->prompt);
+        completions.push_back(e->chosen);
+    }
+    for (const PreferenceExample* e : pairs) {
+        prompts.push_back(e->prompt);
+        completions.push_back(e->rejected);
+    }
+    return make_completion_batch(prompts, completions, pad, device);
+}
+
 PreferenceEncoding PreferenceDataOptions::encoding() const {
     PreferenceEncoding e;
     e.prompt_template = prompt_template;

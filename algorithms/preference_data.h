@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/config_schema.h"
+#include "models/batching.h"
 #include "models/chat_template.h"
 
 namespace anvil {
@@ -97,6 +98,10 @@ struct PreferenceSplits {
 PreferenceSplits load_preference_splits(const std::filesystem::path& train_path, const std::string& eval_path,
                                         double eval_fraction, int64_t eval_max, const PreferenceEncoding& options,
                                         const Tokenizer& tokenizer, const std::optional<ChatTemplate>& chat);
+
+// Chosen rows, then rejected rows, of `pairs` as one right-padded completion batch (models/batching.h): what
+// DPO and the reward model score in one forward pass.
+CompletionBatch pair_completion_batch(const std::vector<const PreferenceExample*>& pairs, int64_t pad, at::Device device);
 
 // The same for a stage's PreferenceDataOptions, with its data and eval_data already resolved ("" = none).
 PreferenceSplits load_preference_splits(const PreferenceDataOptions& options, const std::filesystem::path& train_path,

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/files.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "environments/math_verifier.h"
 #include "environments/task.h"
@@ -64,15 +65,6 @@ std::optional<std::string> replace_answer(const std::string& solution, const std
 
 namespace {
 
-struct SplitMix64 {
-    uint64_t state;
-    uint64_t next() {
-        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-};
 
 struct PairCounts {
     size_t written = 0, skipped = 0;

@@ -55,20 +55,6 @@ namespace {
 
 using Batch = std::vector<const PreferenceExample*>;
 
-// Chosen rows then rejected rows, right-padded.
-CompletionBatch pair_batch(const Batch& pairs, int64_t pad, at::Device device) {
-    std::vector<std::vector<int64_t>> prompts, completions;
-    for (const PreferenceExample* e : pairs) {
-        prompts.push_back(e->prompt);
-        completions.push_back(e->chosen);
-    }
-    for (const PreferenceExample* e : pairs) {
-        prompts.push_back(e->prompt);
-        completions.push_back(e->rejected);
-    }
-    return make_completion_batch(prompts, completions, pad, device);
-}
-
 Batch select(const std::vector<PreferenceExample>& examples, const std::vector<int64_t>& indices) {
     Batch out;
     for (int64_t i : indices) out.push_back(&examples[static_cast<size_t>(i)]);
@@ -90,7 +76,7 @@ PairFeatures all_features(const RewardModel& rm, const std::vector<PreferenceExa
     at::NoGradGuard no_grad;
     std::vector<at::Tensor> chosen, rejected;
     for (size_t i = 0; i < examples.size(); i += batch) {
-        CompletionBatch b = pair_batch(select(examples, range(i, std::min(examples.size(), i + batch))), pad, rm.backbone().device());
+        CompletionBatch b = pair_completion_batch(select(examples, range(i, std::min(examples.size(), i + batch))), pad, rm.backbone().device());
         auto halves = rm.features(b.input_ids, b.attention_mask).chunk(2);
         chosen.push_back(halves[0]);
         rejected.push_back(halves[1]);
@@ -108,7 +94,7 @@ RewardPairMetrics evaluate_reward_model(const RewardModel& rm, const std::vector
     rm.backbone().eval();
     std::vector<at::Tensor> chosen, rejected;
     for (size_t i = 0; i < pairs.size(); i += 16) {
-        CompletionBatch b = pair_batch(select(pairs, range(i, std::min(pairs.size(), i + 16))), pad, rm.backbone().device());
+        CompletionBatch b = pair_completion_batch(select(pairs, range(i, std::min(pairs.size(), i + 16))), pad, rm.backbone().device());
         auto halves = rm.score(b.input_ids, b.attention_mask).chunk(2);
         chosen.push_back(halves[0]);
         rejected.push_back(halves[1]);
@@ -167,7 +153,7 @@ void run_reward_model_stage(const RewardModelOptions& options, RunContext& ctx) 
             return std::make_pair(heads.forward(cached.chosen.index_select(0, idx)),
                                   heads.forward(cached.rejected.index_select(0, idx)));
         }
-        CompletionBatch b = pair_batch(select(examples, indices), pad, backbone.device());
+        CompletionBatch b = pair_completion_batch(select(examples, indices), pad, backbone.device());
         auto halves = heads.forward(rm.features(b.input_ids, b.attention_mask)).chunk(2);
         return std::make_pair(halves[0], halves[1]);
     };

@@ -6,21 +6,10 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "core/hash.h"
 
 namespace anvil {
 namespace {
-
-// SplitMix64: a tiny, fully specified generator, so the same seed gives the same tasks everywhere.
-struct SplitMix64 {
-    uint64_t state;
-    uint64_t next() {
-        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    int64_t uniform(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1)); }
-};
 
 // The digits of n >= 0, least significant first.
 std::vector<int64_t> digits(int64_t n) {

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/hash.h"
 
 namespace anvil {
 
@@ -112,10 +113,7 @@ at::Tensor sample_tokens(const at::Tensor& logits, const SamplingParams& params,
 }
 
 double counter_uniform(uint64_t seed, uint64_t counter) {
-    uint64_t z = seed + (counter + 1) * 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
+    const uint64_t z = splitmix64_mix(seed + (counter + 1) * kSplitMix64Gamma);
     return static_cast<double>((z >> 11) + 1) * 0x1.0p-53;  // (0, 1]
 }
 
