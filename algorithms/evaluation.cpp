@@ -23,18 +23,6 @@ double pass_at_k(int64_t n, int64_t correct, int64_t k) {
     return 1.0 - miss;
 }
 
-env::TaskSourceOptions EvalOptions::default_tasks() {
-    env::TaskSourceOptions t;
-    t.path = "@test_tasks";
-    return t;
-}
-
-env::EnvironmentSpec EvalOptions::default_environment() {
-    env::EnvironmentSpec spec;
-    spec.common.name = "math";
-    return spec;
-}
-
 const config::Section<EvalOptions>& EvalOptions::section() {
     static const config::Section<EvalOptions> s = [] {
         config::Section<EvalOptions> s("eval", "Evaluate a model on held-out tasks.");

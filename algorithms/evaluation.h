@@ -25,8 +25,8 @@ double pass_at_k(int64_t n, int64_t correct, int64_t k);
 
 struct EvalOptions {
     std::string model = "@model";
-    env::TaskSourceOptions tasks = default_tasks();
-    env::EnvironmentSpec environment = default_environment();
+    env::TaskSourceOptions tasks = env::task_source("@test_tasks");
+    env::EnvironmentSpec environment = env::environment_named("math");
     std::string prompt_template = "{prompt}";
     std::string chat_template = "";
     std::string dtype = "float32";
@@ -40,8 +40,6 @@ struct EvalOptions {
     int64_t batch_size = 64;
     int64_t seed = 0;
 
-    static env::TaskSourceOptions default_tasks();
-    static env::EnvironmentSpec default_environment();
     static const config::Section<EvalOptions>& section();
 };
 

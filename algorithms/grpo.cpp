@@ -26,18 +26,6 @@
 
 namespace anvil {
 
-env::TaskSourceOptions GrpoOptions::default_tasks() {
-    env::TaskSourceOptions t;
-    t.path = "@train_tasks";
-    return t;
-}
-
-env::EnvironmentSpec GrpoOptions::default_environment() {
-    env::EnvironmentSpec spec;
-    spec.common.name = "math";
-    return spec;
-}
-
 TrainingOptions GrpoOptions::default_training() {
     TrainingOptions t;
     t.lr = 1e-6;

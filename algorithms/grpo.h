@@ -28,8 +28,8 @@ class RunContext;
 struct GrpoOptions {
     std::string model = "@model";
     std::string reference_model = "";
-    env::TaskSourceOptions tasks = default_tasks();
-    env::EnvironmentSpec environment = default_environment();
+    env::TaskSourceOptions tasks = env::task_source("@train_tasks");
+    env::EnvironmentSpec environment = env::environment_named("math");
     std::string prompt_template = "{prompt}";
     std::string chat_template = "";
 
@@ -67,8 +67,6 @@ struct GrpoOptions {
     // Optimizer steps per rollout batch: ppo_epochs × mini_batches.
     int64_t steps_per_rollout() const { return ppo_epochs * mini_batches; }
 
-    static env::TaskSourceOptions default_tasks();
-    static env::EnvironmentSpec default_environment();
     static TrainingOptions default_training();
     static const config::Section<GrpoOptions>& section();
 };

@@ -157,6 +157,12 @@ std::string render_environment_spec(const EnvironmentSpec& spec) {
     return config::to_toml(config::Value{spec.raw, {}});
 }
 
+EnvironmentSpec environment_named(const std::string& name) {
+    EnvironmentSpec spec;
+    spec.common.name = name;
+    return spec;
+}
+
 std::unique_ptr<EnvironmentFactory> make_environment(const EnvironmentSpec& spec, const EnvironmentContext& context) {
     const std::string& name = spec.common.name;
     {

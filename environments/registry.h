@@ -78,6 +78,9 @@ void read_environment_value(const config::Value& value, EnvironmentSpec& out, co
                             config::Diagnostics& diag);
 std::string render_environment_spec(const EnvironmentSpec& spec);
 
+// The spec of environment `name` with every option at its default.
+EnvironmentSpec environment_named(const std::string& name);
+
 // Builds the named environment; throws UsageError for an unknown name or missing callbacks.
 std::unique_ptr<EnvironmentFactory> make_environment(const EnvironmentSpec& spec, const EnvironmentContext& context = {});
 

@@ -51,6 +51,12 @@ std::string last_line(const std::string& text) {
 
 }  // namespace
 
+TaskSourceOptions task_source(const std::string& path) {
+    TaskSourceOptions t;
+    t.path = path;
+    return t;
+}
+
 const config::Section<TaskSourceOptions>& task_source_section() {
     static const config::Section<TaskSourceOptions> section = [] {
         config::Section<TaskSourceOptions> s("tasks", "Where an environment's tasks come from (JSONL).");

@@ -49,6 +49,9 @@ struct TaskSourceOptions {
 
 const config::Section<TaskSourceOptions>& task_source_section();
 
+// Default options reading `path` (a file or an @artifact such as @train_tasks).
+TaskSourceOptions task_source(const std::string& path);
+
 // Loads tasks; errors name the file and line.
 std::vector<Task> load_tasks(const TaskSourceOptions& options);
 
