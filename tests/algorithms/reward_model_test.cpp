@@ -84,6 +84,11 @@ TEST(RewardModel, SavesAndLoadsBackboneHeadsAndAnchors) {
     EXPECT_TRUE(at::equal(back.score(ids, mask), before));
     EXPECT_FALSE(at::equal(back.heads().weights()[0], back.heads().anchors()[0]));
     EXPECT_TRUE(at::equal(back.heads().anchors()[0], rm.heads().anchors()[0]));
+    // A saved reward model is also a backbone checkpoint: new heads go on its trained features
+    // (configs/dpo_arithmetic.toml puts the ensemble on rm_single's backbone this way).
+    RewardModel on_backbone = RewardModel::create(dir, RewardHeadConfig{}, 1);
+    on_backbone.backbone().eval();
+    EXPECT_TRUE(at::equal(on_backbone.features(ids, mask), rm.features(ids, mask)));
     fs::remove_all(dir);
 }
 
