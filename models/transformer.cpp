@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "models/decode_attention.h"
 #include "models/logprobs.h"
 
 namespace anvil {
@@ -50,6 +51,10 @@ struct AttentionContext {
     bool is_causal = false;
     KVCache* cache = nullptr;
     int64_t offset = 0;  // first cache slot of this forward's tokens
+    // One new token over a CPU fp32 cache: decode_attention serves the layers where it applies, reading
+    // key_valid ([B, L] bool, the cache's slot mask); `mask` is built only if some layer may need SDPA.
+    bool decode = false;
+    at::Tensor key_valid;
 
     std::optional<at::Tensor> attn_mask() const { return mask.defined() ? std::optional(mask) : std::nullopt; }
 };
@@ -98,6 +103,10 @@ struct Attention : Module {
             at::Tensor& vc = ctx.cache->values[layer];
             kc.narrow(2, ctx.offset, t).copy_(k);
             vc.narrow(2, ctx.offset, t).copy_(v);
+            if (ctx.decode && decode_attention_applies(q, kc, vc)) {
+                at::Tensor out = decode_attention(q, kc, vc, ctx.offset + 1, ctx.key_valid);
+                return (*o_proj)(out.view({b, 1, heads * head_dim}));
+            }
             k = kc.narrow(2, 0, ctx.offset + t);
             v = vc.narrow(2, 0, ctx.offset + t);
         }
@@ -278,17 +287,24 @@ at::Tensor TransformerImpl::forward(const at::Tensor& input_ids, const ForwardAr
     ctx.cos = emb.cos().to(dtype());
     ctx.sin = emb.sin().to(dtype());
 
-    const bool all_valid = key_valid.all().item<bool>();
-    if (all_valid && !args.document_ids.defined() && (t == 1 || offset == 0)) {
-        ctx.is_causal = t > 1;  // a single new token attends to every slot; a fresh block is plain causal
-    } else {
-        at::Tensor q_slot = at::arange(offset, total, long_opts).unsqueeze(1);
-        at::Tensor k_slot = at::arange(total, long_opts).unsqueeze(0);
-        at::Tensor m = (k_slot <= q_slot).unsqueeze(0) & key_valid.unsqueeze(1);
-        if (args.document_ids.defined()) m = m & (args.document_ids.unsqueeze(2) == args.document_ids.unsqueeze(1));
-        // Every query may see itself, so padding rows are never fully masked (no NaN from SDPA).
-        m = m | (k_slot == q_slot).unsqueeze(0);
-        ctx.mask = m.unsqueeze(1);
+    ctx.decode = cache && t == 1 && device().is_cpu() && dtype() == at::kFloat;
+    ctx.key_valid = key_valid;
+    // Without grad mode decode_attention serves every layer of a decode step, which needs no SDPA mask.
+    const bool sdpa_possible = !ctx.decode || at::GradMode::is_enabled();
+    if (sdpa_possible) {
+        const bool all_valid = key_valid.all().item<bool>();
+        if (all_valid && !args.document_ids.defined() && (t == 1 || offset == 0)) {
+            ctx.is_causal = t > 1;  // a single new token attends to every slot; a fresh block is plain causal
+        } else {
+            at::Tensor q_slot = at::arange(offset, total, long_opts).unsqueeze(1);
+            at::Tensor k_slot = at::arange(total, long_opts).unsqueeze(0);
+            at::Tensor m = (k_slot <= q_slot).unsqueeze(0) & key_valid.unsqueeze(1);
+            if (args.document_ids.defined())
+                m = m & (args.document_ids.unsqueeze(2) == args.document_ids.unsqueeze(1));
+            // Every query may see itself, so padding rows are never fully masked (no NaN from SDPA).
+            m = m | (k_slot == q_slot).unsqueeze(0);
+            ctx.mask = m.unsqueeze(1);
+        }
     }
 
     at::Tensor h = at::embedding(body.embed_tokens->weight, input_ids);
