@@ -2,6 +2,8 @@
 // modeling_qwen2.py and modeling_qwen3.py (RMSNorm in fp32, rotate-half RoPE, SwiGLU MLP, SDPA attention).
 #include "models/transformer.h"
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
 
 #include "core/error.h"
@@ -64,7 +66,44 @@ at::Tensor rotate_half(const at::Tensor& x) {
     return at::cat({x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)}, -1);
 }
 
+// x * cos + rotate_half(x) * sin in one pass for CPU fp32 x [B, H, T, D] (unit last stride) and contiguous
+// cos, sin [B, 1, T, D]: per element the same two products and one sum, each rounded as by the tensor ops
+// (rotate_half's negation is exact), so the same bits wherever the compiler does not contract to FMA (the
+// portable x86-64 build).
+at::Tensor rope_cpu_fp32(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+    const int64_t heads = x.size(1), t = x.size(2), dim = x.size(3), half = dim / 2;
+    at::Tensor out = at::empty_like(x);
+    const float* xp = x.const_data_ptr<float>();
+    const float* cp = cos.const_data_ptr<float>();
+    const float* sp = sin.const_data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    const int64_t xs0 = x.stride(0), xs1 = x.stride(1), xs2 = x.stride(2);
+    const int64_t os0 = out.stride(0), os1 = out.stride(1), os2 = out.stride(2);
+    const int64_t rows = x.size(0) * heads * t;
+    at::parallel_for(0, rows, at::internal::GRAIN_SIZE / dim, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const int64_t b = r / (heads * t), h = r / t % heads, i = r % t;
+            const float* xr = xp + b * xs0 + h * xs1 + i * xs2;
+            const float* c = cp + (b * t + i) * dim;
+            const float* s = sp + (b * t + i) * dim;
+            float* o = op + b * os0 + h * os1 + i * os2;
+            for (int64_t d = 0; d < half; ++d) {
+                const float lo = xr[d] * c[d], hi = xr[d + half] * s[d];
+                o[d] = lo - hi;
+            }
+            for (int64_t d = half; d < dim; ++d) {
+                const float lo = xr[d] * c[d], hi = xr[d - half] * s[d];
+                o[d] = lo + hi;
+            }
+        }
+    });
+    return out;
+}
+
 at::Tensor apply_rope(const at::Tensor& x, const AttentionContext& ctx) {
+    if (x.is_cpu() && x.scalar_type() == at::kFloat && x.stride(3) == 1 && ctx.cos.is_contiguous() &&
+        ctx.sin.is_contiguous() && !(at::GradMode::is_enabled() && x.requires_grad()))
+        return rope_cpu_fp32(x, ctx.cos, ctx.sin);
     return x * ctx.cos + rotate_half(x) * ctx.sin;
 }
 
