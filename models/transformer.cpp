@@ -34,8 +34,37 @@ struct RMSNorm : Module {
     }
     at::Tensor operator()(const at::Tensor& x) const {
         at::Tensor h = x.to(at::kFloat);
-        h = h * at::rsqrt(h.pow(2).mean({-1}, true) + eps);
+        at::Tensor mean_square = h.pow(2).mean({-1}, true);
+        if (fused_cpu_fp32(x)) return scale_rows(h, mean_square);
+        h = h * at::rsqrt(mean_square + eps);
         return weight * h.to(x.scalar_type());
+    }
+
+private:
+    bool fused_cpu_fp32(const at::Tensor& x) const {
+        return x.is_cpu() && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat &&
+               x.is_contiguous() && !(at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()));
+    }
+    // weight * (h * rsqrt(mean_square + eps)) in one pass, rounding each step as the tensor ops do (eps as
+    // float, rsqrt as 1 / sqrt): the same bits wherever the compiler does not contract to FMA.
+    at::Tensor scale_rows(const at::Tensor& h, const at::Tensor& mean_square) const {
+        const int64_t dim = h.size(-1), rows = h.numel() / dim;
+        at::Tensor out = at::empty_like(h);
+        const float* hp = h.const_data_ptr<float>();
+        const float* mp = mean_square.const_data_ptr<float>();
+        const float* wp = weight.const_data_ptr<float>();
+        float* op = out.data_ptr<float>();
+        const float eps_f = static_cast<float>(eps);
+        at::parallel_for(0, rows, at::internal::GRAIN_SIZE / dim, [&](int64_t begin, int64_t end) {
+            for (int64_t r = begin; r < end; ++r) {
+                const float inv = 1.f / std::sqrt(mp[r] + eps_f);
+                for (int64_t d = 0; d < dim; ++d) {
+                    const float normed = hp[r * dim + d] * inv;
+                    op[r * dim + d] = wp[d] * normed;
+                }
+            }
+        });
+        return out;
     }
 };
 
