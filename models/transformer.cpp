@@ -1,5 +1,7 @@
 // Llama / Qwen2 / Qwen3 / Mistral decoder; see transformer.h. Mirrors transformers' modeling_llama.py,
 // modeling_qwen2.py and modeling_qwen3.py (RMSNorm in fp32, rotate-half RoPE, SwiGLU MLP, SDPA attention).
+// On CPU fp32 without autograd, decode steps use models/decode_attention.h instead of SDPA, and RoPE and
+// RMSNorm's scale step run as single passes with the same bits as the tensor expressions.
 #include "models/transformer.h"
 
 #include <ATen/Parallel.h>
