@@ -1,10 +1,15 @@
 // Llama / Qwen2 / Qwen3 / Mistral decoder; see transformer.h. Mirrors transformers' modeling_llama.py,
 // modeling_qwen2.py and modeling_qwen3.py (RMSNorm in fp32, rotate-half RoPE, SwiGLU MLP, SDPA attention).
+// On CPU fp32 without autograd, decode steps use models/decode_attention.h instead of SDPA, and RoPE and
+// RMSNorm's scale step run as single passes with the same bits as the tensor expressions.
 #include "models/transformer.h"
+
+#include <ATen/Parallel.h>
 
 #include <cmath>
 
 #include "core/error.h"
+#include "models/decode_attention.h"
 #include "models/logprobs.h"
 
 namespace anvil {
@@ -31,8 +36,37 @@ struct RMSNorm : Module {
     }
     at::Tensor operator()(const at::Tensor& x) const {
         at::Tensor h = x.to(at::kFloat);
-        h = h * at::rsqrt(h.pow(2).mean({-1}, true) + eps);
+        at::Tensor mean_square = h.pow(2).mean({-1}, true);
+        if (fused_cpu_fp32(x)) return scale_rows(h, mean_square);
+        h = h * at::rsqrt(mean_square + eps);
         return weight * h.to(x.scalar_type());
+    }
+
+private:
+    bool fused_cpu_fp32(const at::Tensor& x) const {
+        return x.is_cpu() && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat &&
+               x.is_contiguous() && !(at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()));
+    }
+    // weight * (h * rsqrt(mean_square + eps)) in one pass, rounding each step as the tensor ops do (eps as
+    // float, rsqrt as 1 / sqrt): the same bits wherever the compiler does not contract to FMA.
+    at::Tensor scale_rows(const at::Tensor& h, const at::Tensor& mean_square) const {
+        const int64_t dim = h.size(-1), rows = h.numel() / dim;
+        at::Tensor out = at::empty_like(h);
+        const float* hp = h.const_data_ptr<float>();
+        const float* mp = mean_square.const_data_ptr<float>();
+        const float* wp = weight.const_data_ptr<float>();
+        float* op = out.data_ptr<float>();
+        const float eps_f = static_cast<float>(eps);
+        at::parallel_for(0, rows, at::internal::GRAIN_SIZE / dim, [&](int64_t begin, int64_t end) {
+            for (int64_t r = begin; r < end; ++r) {
+                const float inv = 1.f / std::sqrt(mp[r] + eps_f);
+                for (int64_t d = 0; d < dim; ++d) {
+                    const float normed = hp[r * dim + d] * inv;
+                    op[r * dim + d] = wp[d] * normed;
+                }
+            }
+        });
+        return out;
     }
 };
 
@@ -50,6 +84,10 @@ struct AttentionContext {
     bool is_causal = false;
     KVCache* cache = nullptr;
     int64_t offset = 0;  // first cache slot of this forward's tokens
+    // One new token over a CPU fp32 cache: decode_attention serves the layers where it applies, reading
+    // key_valid ([B, L] bool, the cache's slot mask); `mask` is built only if some layer may need SDPA.
+    bool decode = false;
+    at::Tensor key_valid;
 
     std::optional<at::Tensor> attn_mask() const { return mask.defined() ? std::optional(mask) : std::nullopt; }
 };
@@ -59,7 +97,44 @@ at::Tensor rotate_half(const at::Tensor& x) {
     return at::cat({x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)}, -1);
 }
 
+// x * cos + rotate_half(x) * sin in one pass for CPU fp32 x [B, H, T, D] (unit last stride) and contiguous
+// cos, sin [B, 1, T, D]: per element the same two products and one sum, each rounded as by the tensor ops
+// (rotate_half's negation is exact), so the same bits wherever the compiler does not contract to FMA (the
+// portable x86-64 build).
+at::Tensor rope_cpu_fp32(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+    const int64_t heads = x.size(1), t = x.size(2), dim = x.size(3), half = dim / 2;
+    at::Tensor out = at::empty_like(x);
+    const float* xp = x.const_data_ptr<float>();
+    const float* cp = cos.const_data_ptr<float>();
+    const float* sp = sin.const_data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    const int64_t xs0 = x.stride(0), xs1 = x.stride(1), xs2 = x.stride(2);
+    const int64_t os0 = out.stride(0), os1 = out.stride(1), os2 = out.stride(2);
+    const int64_t rows = x.size(0) * heads * t;
+    at::parallel_for(0, rows, at::internal::GRAIN_SIZE / dim, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const int64_t b = r / (heads * t), h = r / t % heads, i = r % t;
+            const float* xr = xp + b * xs0 + h * xs1 + i * xs2;
+            const float* c = cp + (b * t + i) * dim;
+            const float* s = sp + (b * t + i) * dim;
+            float* o = op + b * os0 + h * os1 + i * os2;
+            for (int64_t d = 0; d < half; ++d) {
+                const float lo = xr[d] * c[d], hi = xr[d + half] * s[d];
+                o[d] = lo - hi;
+            }
+            for (int64_t d = half; d < dim; ++d) {
+                const float lo = xr[d] * c[d], hi = xr[d - half] * s[d];
+                o[d] = lo + hi;
+            }
+        }
+    });
+    return out;
+}
+
 at::Tensor apply_rope(const at::Tensor& x, const AttentionContext& ctx) {
+    if (x.is_cpu() && x.scalar_type() == at::kFloat && x.stride(3) == 1 && ctx.cos.is_contiguous() &&
+        ctx.sin.is_contiguous() && !(at::GradMode::is_enabled() && x.requires_grad()))
+        return rope_cpu_fp32(x, ctx.cos, ctx.sin);
     return x * ctx.cos + rotate_half(x) * ctx.sin;
 }
 
@@ -98,6 +173,10 @@ struct Attention : Module {
             at::Tensor& vc = ctx.cache->values[layer];
             kc.narrow(2, ctx.offset, t).copy_(k);
             vc.narrow(2, ctx.offset, t).copy_(v);
+            if (ctx.decode && decode_attention_applies(q, kc, vc)) {
+                at::Tensor out = decode_attention(q, kc, vc, ctx.offset + 1, ctx.key_valid);
+                return (*o_proj)(out.view({b, 1, heads * head_dim}));
+            }
             k = kc.narrow(2, 0, ctx.offset + t);
             v = vc.narrow(2, 0, ctx.offset + t);
         }
@@ -278,17 +357,24 @@ at::Tensor TransformerImpl::forward(const at::Tensor& input_ids, const ForwardAr
     ctx.cos = emb.cos().to(dtype());
     ctx.sin = emb.sin().to(dtype());
 
-    const bool all_valid = key_valid.all().item<bool>();
-    if (all_valid && !args.document_ids.defined() && (t == 1 || offset == 0)) {
-        ctx.is_causal = t > 1;  // a single new token attends to every slot; a fresh block is plain causal
-    } else {
-        at::Tensor q_slot = at::arange(offset, total, long_opts).unsqueeze(1);
-        at::Tensor k_slot = at::arange(total, long_opts).unsqueeze(0);
-        at::Tensor m = (k_slot <= q_slot).unsqueeze(0) & key_valid.unsqueeze(1);
-        if (args.document_ids.defined()) m = m & (args.document_ids.unsqueeze(2) == args.document_ids.unsqueeze(1));
-        // Every query may see itself, so padding rows are never fully masked (no NaN from SDPA).
-        m = m | (k_slot == q_slot).unsqueeze(0);
-        ctx.mask = m.unsqueeze(1);
+    ctx.decode = cache && t == 1 && device().is_cpu() && dtype() == at::kFloat;
+    ctx.key_valid = key_valid;
+    // Without grad mode decode_attention serves every layer of a decode step, which needs no SDPA mask.
+    const bool sdpa_possible = !ctx.decode || at::GradMode::is_enabled();
+    if (sdpa_possible) {
+        const bool all_valid = key_valid.all().item<bool>();
+        if (all_valid && !args.document_ids.defined() && (t == 1 || offset == 0)) {
+            ctx.is_causal = t > 1;  // a single new token attends to every slot; a fresh block is plain causal
+        } else {
+            at::Tensor q_slot = at::arange(offset, total, long_opts).unsqueeze(1);
+            at::Tensor k_slot = at::arange(total, long_opts).unsqueeze(0);
+            at::Tensor m = (k_slot <= q_slot).unsqueeze(0) & key_valid.unsqueeze(1);
+            if (args.document_ids.defined())
+                m = m & (args.document_ids.unsqueeze(2) == args.document_ids.unsqueeze(1));
+            // Every query may see itself, so padding rows are never fully masked (no NaN from SDPA).
+            m = m | (k_slot == q_slot).unsqueeze(0);
+            ctx.mask = m.unsqueeze(1);
+        }
     }
 
     at::Tensor h = at::embedding(body.embed_tokens->weight, input_ids);

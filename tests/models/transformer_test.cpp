@@ -78,6 +78,16 @@ TEST_P(TransformerTest, KVCacheDecodingMatchesFullForward) {
     EXPECT_TRUE(at::allclose(incremental.index({real}), reference.index({real}), 1e-5, 1e-5));
 }
 
+TEST_P(TransformerTest, NoGradForwardGivesTheSameBitsAsTheAutogradOne) {
+    // Without autograd the CPU fp32 forward applies RoPE in one fused pass; with it, the tensor expression.
+    at::Tensor ids = at::randint(3, 97, {3, 7}, at::kLong);
+    at::Tensor fused = model->forward(ids);
+    at::AutoGradMode with_grad(true);
+    at::Tensor reference = model->forward(ids);
+    ASSERT_TRUE(reference.requires_grad());
+    EXPECT_TRUE(at::equal(fused, reference.detach()));
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, TransformerTest, ::testing::Values("llama", "qwen2", "qwen3"));
 
 TEST(Transformer, ParameterNamesAreHF) {
