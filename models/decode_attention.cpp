@@ -139,8 +139,7 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& keys, const a
                 }
                 for (int64_t r = j; r < j + 4; ++r)
                     if (valid[r])
-                        for (int64_t g = 0; g < group; ++g)
-                        axpy(&acc[g * dim], probs[g * length + r], v + r * dim, dim);
+                        for (int64_t g = 0; g < group; ++g) axpy(&acc[g * dim], probs[g * length + r], v + r * dim, dim);
             }
             for (; j < length; ++j)
                 if (valid[j])
