@@ -1,7 +1,8 @@
 // Llama / Qwen2 / Qwen3 / Mistral decoder; see transformer.h. Mirrors transformers' modeling_llama.py,
 // modeling_qwen2.py and modeling_qwen3.py (RMSNorm in fp32, rotate-half RoPE, SwiGLU MLP, SDPA attention).
-// On CPU fp32 without autograd, decode steps use models/decode_attention.h instead of SDPA, and RoPE and
-// RMSNorm's scale step run as single passes with the same bits as the tensor expressions.
+// On CPU fp32 without autograd, decode steps use models/decode_attention.h instead of SDPA, RoPE and
+// RMSNorm's scale step run as single passes with the same bits as the tensor expressions, and the linear
+// layers and the LM head go through oneDNN with pre-packed weights (models/packed_linear.h).
 #include "models/transformer.h"
 
 #include <ATen/Parallel.h>
@@ -11,6 +12,7 @@
 #include "core/error.h"
 #include "models/decode_attention.h"
 #include "models/logprobs.h"
+#include "models/packed_linear.h"
 
 namespace anvil {
 namespace {
@@ -24,7 +26,13 @@ struct Proj : Module {
         weight = register_parameter("weight", at::zeros({out, in}, o));
         if (with_bias) bias = register_parameter("bias", at::zeros({out}, o));
     }
-    at::Tensor operator()(const at::Tensor& x) const { return at::linear(x, weight, bias); }
+    at::Tensor operator()(const at::Tensor& x) const {
+        if (PackedLinearWeight::applies(x, weight)) return packed.linear(x, weight, bias);
+        return at::linear(x, weight, bias);
+    }
+
+private:
+    mutable PackedLinearWeight packed;  // inference only; see models/packed_linear.h
 };
 
 // RMSNorm computed in fp32 and cast back before the weight multiply (LlamaRMSNorm).
@@ -384,7 +392,9 @@ at::Tensor TransformerImpl::forward(const at::Tensor& input_ids, const ForwardAr
 }
 
 at::Tensor TransformerImpl::logits(const at::Tensor& hidden) {
-    return at::linear(hidden, lm_head_weight());
+    const at::Tensor weight = lm_head_weight();
+    if (PackedLinearWeight::applies(hidden, weight)) return lm_head_packed_.linear(hidden, weight, {});
+    return at::linear(hidden, weight);
 }
 
 at::Tensor TransformerImpl::token_logprobs(const at::Tensor& hidden, const at::Tensor& targets, int64_t chunk_tokens) {

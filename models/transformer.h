@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "models/model_config.h"
+#include "models/packed_linear.h"
 
 namespace anvil {
 
@@ -84,6 +85,7 @@ private:
     std::shared_ptr<torch::nn::Module> body_;  // "model": embed_tokens, layers, norm
     at::Tensor lm_head_;                       // undefined when tied
     at::Tensor inv_freq_;                      // [head_dim / 2] fp32 RoPE frequencies (scaling applied)
+    PackedLinearWeight lm_head_packed_;        // the LM head for inference logits (models/packed_linear.h)
 };
 TORCH_MODULE(Transformer);
 
