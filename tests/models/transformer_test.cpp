@@ -78,14 +78,16 @@ TEST_P(TransformerTest, KVCacheDecodingMatchesFullForward) {
     EXPECT_TRUE(at::allclose(incremental.index({real}), reference.index({real}), 1e-5, 1e-5));
 }
 
-TEST_P(TransformerTest, NoGradForwardGivesTheSameBitsAsTheAutogradOne) {
-    // Without autograd the CPU fp32 forward applies RoPE in one fused pass; with it, the tensor expression.
+TEST_P(TransformerTest, NoGradForwardMatchesTheAutogradOne) {
+    // Without autograd the CPU fp32 forward applies RoPE and RMSNorm's scale step in fused passes (the same
+    // bits as the tensor expressions) and multiplies through oneDNN (models/packed_linear.h: the same up to
+    // summation order, which depends on the CPU's kernels); with autograd, tensor expressions and at::linear.
     at::Tensor ids = at::randint(3, 97, {3, 7}, at::kLong);
-    at::Tensor fused = model->forward(ids);
+    at::Tensor fast = model->forward(ids);
     at::AutoGradMode with_grad(true);
     at::Tensor reference = model->forward(ids);
     ASSERT_TRUE(reference.requires_grad());
-    EXPECT_TRUE(at::equal(fused, reference.detach()));
+    EXPECT_TRUE(at::allclose(fast, reference.detach(), 1e-5, 1e-6));
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, TransformerTest, ::testing::Values("llama", "qwen2", "qwen3"));
