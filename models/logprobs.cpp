@@ -7,7 +7,6 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "models/packed_linear.h"
 
 namespace anvil {
 namespace {
@@ -18,11 +17,6 @@ using torch::autograd::variable_list;
 int64_t rows_per_chunk(int64_t chunk_tokens, int64_t vocab) {
     if (chunk_tokens > 0) return chunk_tokens;
     return std::max<int64_t>(1, (int64_t{256} << 20) / (4 * vocab));
-}
-
-// hidden @ weight^T: through oneDNN on CPU fp32 (models/packed_linear.h), else at::linear.
-at::Tensor head_logits(const at::Tensor& hidden, const at::Tensor& weight) {
-    return onednn_matmul_applies(hidden, weight) ? onednn_matmul_nt(hidden, weight) : at::linear(hidden, weight);
 }
 
 class ChunkedLogprobs : public torch::autograd::Function<ChunkedLogprobs> {
@@ -39,7 +33,7 @@ public:
         at::Tensor kept;
         for (int64_t s = 0; s < n; s += chunk) {
             int64_t len = std::min(chunk, n - s);
-            at::Tensor logp = at::log_softmax(head_logits(hidden.narrow(0, s, len), weight).to(at::kFloat), -1);
+            at::Tensor logp = at::log_softmax(at::linear(hidden.narrow(0, s, len), weight).to(at::kFloat), -1);
             out.narrow(0, s, len).copy_(logp.gather(-1, safe.narrow(0, s, len).unsqueeze(-1)).squeeze(-1));
             if (len == n) kept = logp;
         }
@@ -63,12 +57,9 @@ public:
             at::Tensor h = hidden.narrow(0, s, len);
             at::Tensor gs = g.narrow(0, s, len).unsqueeze(-1);
             // d(log_softmax(logits)[t])/d logits = onehot(t) - softmax(logits).
-            at::Tensor probs = kept.defined() ? kept.exp() : at::softmax(head_logits(h, weight).to(at::kFloat), -1);
+            at::Tensor probs = kept.defined() ? kept.exp() : at::softmax(at::linear(h, weight).to(at::kFloat), -1);
             at::Tensor grad_logits = probs.mul_(gs).neg_().scatter_add_(-1, safe.narrow(0, s, len).unsqueeze(-1), gs);
-            if (need_h) {
-                const at::Tensor gl = grad_logits.to(weight.scalar_type());
-                grad_h.narrow(0, s, len).copy_(onednn_matmul_applies(gl, weight) ? onednn_matmul_nt(gl, weight.t()) : at::matmul(gl, weight));
-            }
+            if (need_h) grad_h.narrow(0, s, len).copy_(at::matmul(grad_logits.to(weight.scalar_type()), weight));
             if (need_w) {
                 if (grad_w.defined())
                     grad_w.addmm_(grad_logits.t(), h.to(at::kFloat));
@@ -116,7 +107,7 @@ at::Tensor chunked_token_entropy(const at::Tensor& hidden, const at::Tensor& wei
     at::Tensor out = at::empty({n}, flat.options().dtype(at::kFloat));
     for (int64_t s = 0; s < n; s += chunk) {
         const int64_t len = std::min(chunk, n - s);
-        at::Tensor logp = at::log_softmax(head_logits(flat.narrow(0, s, len), weight).to(at::kFloat), -1);
+        at::Tensor logp = at::log_softmax(at::linear(flat.narrow(0, s, len), weight).to(at::kFloat), -1);
         out.narrow(0, s, len).copy_(-(logp.exp() * logp).sum(-1));
     }
     return out.reshape(hidden.sizes().slice(0, hidden.dim() - 1));

@@ -1,9 +1,9 @@
-// Matmuls on the CPU through oneDNN with the weight reordered into oneDNN's blocked layout
+// Inference matmuls on the CPU through oneDNN with the weight reordered once into oneDNN's blocked layout
 // (mkldnn::_reorder_linear_weight / mkldnn::_linear_pointwise, the kernels LibTorch's inductor uses for frozen
 // CPU models). at::linear goes to MKL's sgemm, which repacks the weight on every call and, on AMD CPUs, runs a
-// generic kernel: for the rollout engine's 32-row decode matmuls oneDNN is 2-4x faster, for training-sized
-// ones 1.3-2x (bench/README.md). Results equal at::linear up to the summation order (fp32 rounding).
-// Not here: other dtypes or devices (callers keep at::linear there).
+// generic kernel: for the rollout engine's 32-row decode matmuls oneDNN is 2-4x faster (bench/README.md).
+// Results equal at::linear up to the summation order (fp32 rounding, ~1e-6 relative).
+// Not here: autograd (training forwards keep at::linear), other dtypes or devices.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -12,22 +12,16 @@
 
 namespace anvil {
 
-// Whether the oneDNN path may serve a CPU fp32 product of `x` and `weight` (LibTorch built with oneDNN).
-bool onednn_matmul_applies(const at::Tensor& x, const at::Tensor& weight);
-
-// x [..., K] @ weight [M, K]^T, reordering `weight` for this call only; requires onednn_matmul_applies.
-at::Tensor onednn_matmul_nt(const at::Tensor& x, const at::Tensor& weight);
-
-// One linear layer's weight in oneDNN's layout, reordered again only when the weight changed (another
+// The weight of one linear layer in oneDNN's layout, reordered again only when the weight changed (another
 // storage, or an in-place update such as an optimizer step or a checkpoint load bumping its version).
 class PackedLinearWeight {
 public:
-    // at::linear(x, weight, bias) for x [..., in], weight [out, in], bias [out] or undefined, with autograd
-    // (backward: dx through oneDNN, dW and db through ATen); requires onednn_matmul_applies.
-    at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
+    // Whether `linear` may serve this call: CPU fp32 input and weight, LibTorch built with oneDNN, and no
+    // gradient needed (grad mode off, or neither requires grad).
+    static bool applies(const at::Tensor& x, const at::Tensor& weight);
 
-    // `weight` in oneDNN's layout, reordered if it changed since the last call.
-    const at::Tensor& packed(const at::Tensor& weight);
+    // at::linear(x, weight, bias) for x [..., in], weight [out, in], bias [out] or undefined.
+    at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
 
 private:
     at::Tensor packed_;

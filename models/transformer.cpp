@@ -1,8 +1,8 @@
 // Llama / Qwen2 / Qwen3 / Mistral decoder; see transformer.h. Mirrors transformers' modeling_llama.py,
 // modeling_qwen2.py and modeling_qwen3.py (RMSNorm in fp32, rotate-half RoPE, SwiGLU MLP, SDPA attention).
 // On CPU fp32 without autograd, decode steps use models/decode_attention.h instead of SDPA, RoPE and
-// RMSNorm's scale step run as single passes with the same bits as the tensor expressions. On CPU fp32 the
-// linear layers and the LM head go through oneDNN with pre-packed weights (models/packed_linear.h).
+// RMSNorm's scale step run as single passes with the same bits as the tensor expressions, and the linear
+// layers and the LM head go through oneDNN with pre-packed weights (models/packed_linear.h).
 #include "models/transformer.h"
 
 #include <ATen/Parallel.h>
@@ -27,12 +27,12 @@ struct Proj : Module {
         if (with_bias) bias = register_parameter("bias", at::zeros({out}, o));
     }
     at::Tensor operator()(const at::Tensor& x) const {
-        if (onednn_matmul_applies(x, weight)) return packed.linear(x, weight, bias);
+        if (PackedLinearWeight::applies(x, weight)) return packed.linear(x, weight, bias);
         return at::linear(x, weight, bias);
     }
 
 private:
-    mutable PackedLinearWeight packed;  // CPU fp32; see models/packed_linear.h
+    mutable PackedLinearWeight packed;  // inference only; see models/packed_linear.h
 };
 
 // RMSNorm computed in fp32 and cast back before the weight multiply (LlamaRMSNorm).
@@ -393,7 +393,7 @@ at::Tensor TransformerImpl::forward(const at::Tensor& input_ids, const ForwardAr
 
 at::Tensor TransformerImpl::logits(const at::Tensor& hidden) {
     const at::Tensor weight = lm_head_weight();
-    if (onednn_matmul_applies(hidden, weight)) return lm_head_packed_.linear(hidden, weight, {});
+    if (PackedLinearWeight::applies(hidden, weight)) return lm_head_packed_.linear(hidden, weight, {});
     return at::linear(hidden, weight);
 }
 
