@@ -90,6 +90,23 @@ TEST_P(TransformerTest, NoGradForwardMatchesTheAutogradOne) {
     EXPECT_TRUE(at::allclose(fast, reference.detach(), 1e-5, 1e-6));
 }
 
+TEST_P(TransformerTest, Fp32TrainingGradientsMatchFp64) {
+    // The backward of the whole model (attention, RoPE, norms, MLP, chunked LM-head log-probs) in fp32 against
+    // the same model in fp64.
+    at::AutoGradMode with_grad(true);
+    at::Tensor ids = at::randint(3, 97, {3, 9}, at::kLong);
+    at::Tensor targets = at::randint(3, 97, {3, 9}, at::kLong);
+    Transformer wide = init_random_model(tiny_config(GetParam()), 7);
+    wide->to(at::kDouble);
+    for (Transformer* m : {&model, &wide}) (*m)->token_logprobs((*m)->forward(ids), targets).sum().backward();
+    const auto fp32 = model->named_parameters(), fp64 = wide->named_parameters();
+    for (const auto& item : fp32) {
+        const at::Tensor g = item.value().grad(), ref = fp64[item.key()].grad().to(at::kFloat);
+        ASSERT_TRUE(g.defined()) << item.key();
+        EXPECT_LE((g - ref).abs().max().item<double>(), 1e-4 * ref.abs().max().item<double>() + 1e-6) << item.key();
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, TransformerTest, ::testing::Values("llama", "qwen2", "qwen3"));
 
 TEST(Transformer, ParameterNamesAreHF) {
